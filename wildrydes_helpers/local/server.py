@@ -1,0 +1,252 @@
+"""Start, stop, inspect and run the local cloud process.
+
+The local cloud is a process of its own, shared by every notebook kernel and CLI call of
+one ``WILDRYDES_HOME``. Its pid, port and boot id are kept in ``<home>/local-cloud.json``;
+its log goes to ``<home>/local-cloud.log``, never to a notebook.
+
+Example
+-------
+>>> from wildrydes_helpers.config import load_config
+>>> endpoint = start(load_config())          # doctest: +SKIP
+>>> endpoint                                 # doctest: +SKIP
+'http://127.0.0.1:4599'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..errors import LocalCloudError
+
+HOST = "127.0.0.1"
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 5.0
+PROBE_TIMEOUT_S = 2.0
+
+
+def state_path(cfg: Config) -> Path:
+    return cfg.home / "local-cloud.json"
+
+
+def log_path(cfg: Config) -> Path:
+    return cfg.home / "local-cloud.log"
+
+
+def probe(port: int, timeout: float = PROBE_TIMEOUT_S) -> dict[str, Any] | None:
+    """The status of a local cloud answering on ``port``, or None if none answers there."""
+    try:
+        with urllib.request.urlopen(
+            f"http://{HOST}:{port}/_wildrydes/status", timeout=timeout
+        ) as resp:
+            data = json.loads(resp.read())
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+    if isinstance(data, dict) and data.get("service") == "wildrydes-local-cloud":
+        return data
+    return None
+
+
+def port_is_open(port: int) -> bool:
+    """True when something accepts TCP connections on 127.0.0.1:port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex((HOST, port)) == 0
+
+
+def _read_state(cfg: Config) -> dict[str, Any] | None:
+    try:
+        data = json.loads(state_path(cfg).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours still "exists"; reap it if we can.
+    with contextlib.suppress(ChildProcessError, OSError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    return True
+
+
+def status(cfg: Config) -> dict[str, Any] | None:
+    """The running local cloud of this home (pid, port, endpoint, boot id), or None.
+
+    Example
+    -------
+    >>> status(load_config())  # doctest: +SKIP
+    {'pid': 4242, 'port': 4599, 'endpoint': 'http://127.0.0.1:4599', ...}
+    """
+    state = _read_state(cfg)
+    if not state:
+        return None
+    pid, port = int(state.get("pid", 0)), int(state.get("port", 0))
+    if pid <= 0 or not _pid_alive(pid):
+        return None
+    live = probe(port)
+    if live is None or live.get("boot_id") != state.get("boot_id"):
+        return None
+    return state
+
+
+def start(cfg: Config, port: int | None = None) -> str:
+    """Start the local cloud in the background (or reuse a running one); return its endpoint."""
+    port = cfg.local_port if port is None else port
+    running = status(cfg)
+    if running is not None:
+        if running["port"] != port:
+            raise LocalCloudError(
+                f"The local cloud already runs on port {running['port']}, not {port}. Use it "
+                f"(export WILDRYDES_LOCAL_PORT={running['port']}) or stop it first with "
+                "`wildrydes local stop`."
+            )
+        return running["endpoint"]
+    other = probe(port)
+    if other is not None:
+        return str(other["endpoint"])  # a local cloud of another home: share it
+    if port_is_open(port):
+        raise LocalCloudError(
+            f"Port {port} on 127.0.0.1 is already used by another program, so the local cloud "
+            f"cannot start there. Pick a free port: `export WILDRYDES_LOCAL_PORT={port + 1}` "
+            f"(or `wildrydes local start --port {port + 1}`), then try again."
+        )
+    cfg.home.mkdir(parents=True, exist_ok=True)
+    log = open(log_path(cfg), "ab")  # noqa: SIM115 - handed to the child process
+    env = dict(os.environ, WILDRYDES_HOME=str(cfg.home))
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wildrydes_helpers", "local", "serve", "--port", str(port)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+            start_new_session=True, close_fds=True,
+        )
+    finally:
+        log.close()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        code = proc.poll()
+        if code is not None:
+            raise LocalCloudError(
+                f"The local cloud stopped while starting (exit code {code}). Its log, "
+                f"{log_path(cfg)}, ends with:\n{_log_tail(cfg)}"
+            )
+        state = _read_state(cfg)
+        if state and state.get("pid") == proc.pid and probe(port, timeout=0.5):
+            return str(state["endpoint"])
+        time.sleep(0.02)
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+    raise LocalCloudError(
+        f"The local cloud did not answer within {START_TIMEOUT_S:.0f} s. See {log_path(cfg)}."
+    )
+
+
+def stop(cfg: Config) -> bool:
+    """Stop this home's local cloud; True if one was running. Never fails when none runs."""
+    state = _read_state(cfg)
+    running = status(cfg)
+    if running is None:
+        if state is not None:
+            with contextlib.suppress(OSError):
+                state_path(cfg).unlink()
+        return False
+    pid = int(running["pid"])
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while time.monotonic() < deadline and _pid_alive(pid):
+        time.sleep(0.02)
+    if _pid_alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)  # its session: the server and its function workers
+    with contextlib.suppress(OSError):
+        state_path(cfg).unlink()
+    return True
+
+
+def _log_tail(cfg: Config, lines: int = 15) -> str:
+    try:
+        return "\n".join(log_path(cfg).read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def serve(cfg: Config, port: int | None = None) -> None:
+    """Run the local cloud in the foreground until SIGTERM or Ctrl-C."""
+    from .patches import apply_patches
+
+    apply_patches()
+    # Anything inside the local cloud that speaks boto3 (the on-failure destinations) talks to
+    # the local cloud itself, with dummy credentials that are never a user's real ones.
+    for var, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                       ("AWS_SESSION_TOKEN", "testing")):
+        os.environ[var] = value
+    os.environ.pop("AWS_PROFILE", None)
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    from .app import LocalCloudApp
+    from .cloud import LocalCloud
+    from .esm import EventSourceMappingService
+    from .runtime import FunctionRuntime
+
+    port = cfg.local_port if port is None else port
+    cloud = LocalCloud(port=port)
+    app = LocalCloudApp(cloud, DomainDispatcherApplication(create_backend_app))
+    try:
+        server = make_server(HOST, port, app, threaded=True)
+    except OSError as exc:
+        print(f"wildrydes local cloud: cannot listen on {HOST}:{port}: {exc}", flush=True)
+        raise SystemExit(3) from None
+    cloud.port = server.server_port
+    os.environ["AWS_ENDPOINT_URL"] = cloud.endpoint
+    os.environ.setdefault("AWS_DEFAULT_REGION", cfg.region)
+    cloud.runtime = FunctionRuntime(cloud)
+    cloud.esm = EventSourceMappingService(cloud)
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
+    thread.start()
+    cloud.esm.start()
+    cfg.home.mkdir(parents=True, exist_ok=True)
+    state = {"pid": os.getpid(), "port": cloud.port, "endpoint": cloud.endpoint,
+             "boot_id": cloud.boot_id, "started_at": cloud.started_at,
+             "log": str(log_path(cfg))}
+    tmp = state_path(cfg).with_suffix(".tmp")
+    tmp.write_text(json.dumps(state))
+    tmp.replace(state_path(cfg))
+    print(f"wildrydes local cloud listening on {cloud.endpoint} (pid {os.getpid()})", flush=True)
+    try:
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        print("wildrydes local cloud stopping", flush=True)
+        cloud.esm.shutdown()
+        cloud.runtime.shutdown()
+        server.shutdown()
+        current = _read_state(cfg)
+        if current and current.get("pid") == os.getpid():
+            with contextlib.suppress(OSError):
+                state_path(cfg).unlink()
+        print("wildrydes local cloud stopped", flush=True)

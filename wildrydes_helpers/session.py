@@ -1,0 +1,190 @@
+"""One client factory for both backends, and a record of the boto3 calls the lab made.
+
+In ``local`` mode it starts the local cloud when none runs and talks to it with dummy
+credentials, never reading or changing the user's AWS settings. In ``aws`` mode it uses the
+standard credential chain and checks it once with STS.
+
+Example
+-------
+>>> from wildrydes_helpers.session import get_session
+>>> lab = get_session()                      # doctest: +SKIP
+>>> lab.client("dynamodb").list_tables()     # doctest: +SKIP
+{'TableNames': [], ...}
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from .config import Config, load_config
+from .errors import CredentialsError
+
+LOCAL_ACCESS_KEY = "testing"  # moto's documented dummy credentials
+LOCAL_ACCOUNT_ID = "123456789012"
+_HIDDEN_PARAMS = {"ZipFile", "Data", "Payload", "Records"}
+
+
+def mask_account(account_id: str) -> str:
+    """Show only the last four digits of an account id.
+
+    Example
+    -------
+    >>> mask_account("111122223333")
+    '********3333'
+    """
+    return "*" * max(len(account_id) - 4, 0) + account_id[-4:]
+
+
+@dataclass
+class CallRecord:
+    service: str
+    operation: str
+    params: dict[str, Any]
+
+    def __str__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{self.service}.{self.operation}({shown})"
+
+
+def _summarise(params: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if key in _HIDDEN_PARAMS and isinstance(value, bytes | bytearray | list):
+            out[key] = f"<{len(value)} {'bytes' if not isinstance(value, list) else 'items'}>"
+        else:
+            out[key] = value
+    return out
+
+
+@dataclass
+class LabSession:
+    """A boto3 session bound to one backend, with a client cache and a call recorder."""
+
+    config: Config
+    boto: boto3.Session
+    endpoint: str | None = None
+    account_id: str = ""
+    boot_id: str | None = None
+    calls: list[CallRecord] = field(default_factory=list)
+    _clients: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def is_local(self) -> bool:
+        return self.config.is_local
+
+    def client(self, service: str) -> Any:
+        """A cached boto3 client for ``service`` on this session's backend."""
+        with self._lock:
+            if service not in self._clients:
+                cfg = botocore.config.Config(
+                    retries={"max_attempts": 3, "mode": "standard"},
+                    connect_timeout=5, read_timeout=70,
+                )
+                client = self.boto.client(
+                    service, region_name=self.config.region,
+                    endpoint_url=self.endpoint, config=cfg,
+                )
+                client.meta.events.register("before-call.*.*", self._record)
+                self._clients[service] = client
+            return self._clients[service]
+
+    def _record(self, model: Any = None, params: Any = None, **_: Any) -> None:
+        service = model.service_model.service_name if model is not None else "?"
+        operation = model.name if model is not None else "?"
+        body = params.get("body") if isinstance(params, dict) else None
+        shown = body if isinstance(body, dict) else {}
+        self.calls.append(CallRecord(service, operation, _summarise(dict(shown))))
+
+    def mark(self) -> int:
+        """A position in the call record; ``calls_since(mark)`` lists what came after."""
+        return len(self.calls)
+
+    def calls_since(self, mark: int) -> list[CallRecord]:
+        return self.calls[mark:]
+
+    def describe(self) -> str:
+        """One line: the backend, region and (masked) account in use."""
+        if self.is_local:
+            return (f"backend: local (the embedded local cloud, no AWS account), "
+                    f"region {self.config.region}")
+        return (f"backend: aws, account {mask_account(self.account_id)}, "
+                f"region {self.config.region}")
+
+
+_default: dict[tuple[Any, ...], LabSession] = {}
+_default_lock = threading.Lock()
+
+
+def _local_session(cfg: Config) -> LabSession:
+    from .local import server
+
+    endpoint = server.start(cfg)
+    running = server.status(cfg)
+    boot = boto3.Session(
+        aws_access_key_id=LOCAL_ACCESS_KEY, aws_secret_access_key=LOCAL_ACCESS_KEY,
+        region_name=cfg.region,
+    )
+    return LabSession(cfg, boot, endpoint=endpoint, account_id=LOCAL_ACCOUNT_ID,
+                      boot_id=(running or {}).get("boot_id"))
+
+
+def _aws_session(cfg: Config) -> LabSession:
+    boot = boto3.Session(region_name=cfg.region)
+    how = ("Set up credentials first: run `aws configure` (or `aws sso login --profile NAME` "
+           "and `export AWS_PROFILE=NAME`), and choose a region with "
+           "`export AWS_REGION=us-east-1`. To work without an account, unset "
+           "WILDRYDES_BACKEND to use the local cloud.")
+    if boot.get_credentials() is None:
+        raise CredentialsError(f"aws mode needs AWS credentials, and none were found. {how}")
+    lab = LabSession(cfg, boot)
+    try:
+        identity = lab.client("sts").get_caller_identity()
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        reason = exc.response["Error"]["Code"] if isinstance(
+            exc, botocore.exceptions.ClientError) else type(exc).__name__
+        raise CredentialsError(
+            f"aws mode could not confirm your AWS credentials ({reason}). {how}"
+        ) from None
+    lab.account_id = identity["Account"]
+    lab.calls.clear()
+    return lab
+
+
+def get_session(session: LabSession | None = None, config: Config | None = None) -> LabSession:
+    """The session a helper should use: ``session`` if given, else the shared default one.
+
+    Example
+    -------
+    >>> get_session().describe()  # doctest: +SKIP
+    'backend: local (the embedded local cloud, no AWS account), region us-east-1'
+    """
+    if session is not None:
+        return session
+    cfg = config or load_config()
+    key = (cfg.backend, cfg.region, cfg.local_port, str(cfg.home), cfg.prefix,
+           cfg.window_seconds)
+    with _default_lock:
+        lab = _default.get(key)
+        if lab is not None and lab.is_local:
+            from .local import server
+
+            running = server.status(cfg)
+            if running is None:
+                lab = None  # the local cloud stopped: start it again below
+        if lab is None:
+            lab = _local_session(cfg) if cfg.is_local else _aws_session(cfg)
+            _default[key] = lab
+        return lab
+
+
+def reset_sessions() -> None:
+    """Forget cached sessions (tests, or after changing the environment in a notebook)."""
+    with _default_lock:
+        _default.clear()
