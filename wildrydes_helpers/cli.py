@@ -19,6 +19,8 @@ from .errors import WildRydesError
 COMMAND_MODULES = (
     "wildrydes_helpers.commands.local",
     "wildrydes_helpers.commands.doctor",
+    "wildrydes_helpers.commands.produce",
+    "wildrydes_helpers.commands.run_lab",
 )
 
 

@@ -14,6 +14,7 @@ Example
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 import boto3
 import botocore.config
 import botocore.exceptions
+import botocore.session
 
 from .config import Config, load_config
 from .errors import CredentialsError
@@ -35,8 +37,8 @@ def mask_account(account_id: str) -> str:
 
     Example
     -------
-    >>> mask_account("111122223333")
-    '********3333'
+    >>> mask_account("123456789012")
+    '********9012'
     """
     return "*" * max(len(account_id) - 4, 0) + account_id[-4:]
 
@@ -57,6 +59,8 @@ def _summarise(params: dict[str, Any]) -> dict[str, Any]:
     for key, value in params.items():
         if key in _HIDDEN_PARAMS and isinstance(value, bytes | bytearray | list):
             out[key] = f"<{len(value)} {'bytes' if not isinstance(value, list) else 'items'}>"
+        elif isinstance(value, dict):  # e.g. Code={"ZipFile": b"..."}
+            out[key] = _summarise(value)
         else:
             out[key] = value
     return out
@@ -91,15 +95,15 @@ class LabSession:
                     service, region_name=self.config.region,
                     endpoint_url=self.endpoint, config=cfg,
                 )
-                client.meta.events.register("before-call.*.*", self._record)
+                # The caller's own parameters, before serialisation (any protocol).
+                client.meta.events.register("before-parameter-build.*.*", self._record)
                 self._clients[service] = client
             return self._clients[service]
 
     def _record(self, model: Any = None, params: Any = None, **_: Any) -> None:
         service = model.service_model.service_name if model is not None else "?"
         operation = model.name if model is not None else "?"
-        body = params.get("body") if isinstance(params, dict) else None
-        shown = body if isinstance(body, dict) else {}
+        shown = params if isinstance(params, dict) else {}
         self.calls.append(CallRecord(service, operation, _summarise(dict(shown))))
 
     def mark(self) -> int:
@@ -127,9 +131,14 @@ def _local_session(cfg: Config) -> LabSession:
 
     endpoint = server.start(cfg)
     running = server.status(cfg)
+    # Ignore the user's AWS profile and files: a profile named in AWS_PROFILE that does not
+    # exist would otherwise fail before the dummy credentials are ever used.
+    isolated = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+    isolated.set_config_variable("config_file", os.devnull)
+    isolated.set_config_variable("credentials_file", os.devnull)
     boot = boto3.Session(
         aws_access_key_id=LOCAL_ACCESS_KEY, aws_secret_access_key=LOCAL_ACCESS_KEY,
-        region_name=cfg.region,
+        region_name=cfg.region, botocore_session=isolated,
     )
     return LabSession(cfg, boot, endpoint=endpoint, account_id=LOCAL_ACCOUNT_ID,
                       boot_id=(running or {}).get("boot_id"))

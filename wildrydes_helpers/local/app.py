@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from xml.sax.saxutils import escape
 
 from werkzeug.wrappers import Request, Response
 
@@ -39,6 +40,23 @@ def json_error(status: int, error_type: str, message: str) -> Response:
                     headers={"x-amzn-ErrorType": error_type})
 
 
+def unknown_service_error(environ: dict[str, Any], service: str) -> Response:
+    """An error naming the served services, in the format the caller's SDK can parse."""
+    message = (f"The local cloud serves {', '.join(SERVED_SERVICES)}; '{service}' is not one "
+               "of them. The lab needs no other service; for anything else use "
+               "WILDRYDES_BACKEND=aws.")
+    code = "UnknownServiceException"
+    # Query-protocol services (ec2, iam-like) and S3 cannot parse a JSON error body.
+    if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
+        body = (f"<Response><Errors><Error><Code>{code}</Code><Message>{escape(message)}"
+                "</Message></Error></Errors><RequestID>0</RequestID></Response>")
+        return Response(body, status=400, content_type="text/xml")
+    if service == "s3":
+        body = f"<Error><Code>{code}</Code><Message>{escape(message)}</Message></Error>"
+        return Response(body, status=400, content_type="application/xml")
+    return json_error(400, code, message)
+
+
 def service_of(environ: dict[str, Any]) -> tuple[str | None, str | None]:
     """(service, region) from the request's SigV4 credential scope, or (None, None)."""
     match = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
@@ -60,12 +78,7 @@ class LocalCloudApp:
             return self._control(Request(environ))(environ, start_response)
         service, region = service_of(environ)
         if service is not None and service not in SERVED_SERVICES:
-            return json_error(
-                400, "UnknownServiceException",
-                f"The local cloud serves {', '.join(SERVED_SERVICES)}; '{service}' is not one "
-                "of them. The lab needs no other service; for anything else use "
-                "WILDRYDES_BACKEND=aws.",
-            )(environ, start_response)
+            return unknown_service_error(environ, service)(environ, start_response)
         if service == "lambda":
             routed = self._lambda(Request(environ), region or "us-east-1")
             if routed is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 import threading
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 RATE_FIELDS = (
@@ -66,7 +66,8 @@ class FaultSettings:
         return settings
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        # Not asdict(): it deep-copies every field, and the lock cannot be copied.
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
 
     @property
     def active(self) -> bool:

@@ -1,0 +1,1 @@
+"""Benchmarks of the lab's local cloud: ``python -m benchmarks`` prints one JSON object."""

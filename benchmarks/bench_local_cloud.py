@@ -1,0 +1,93 @@
+"""How fast the local cloud starts and how much memory it holds when idle.
+
+Each start is a fresh process in its own home, timed from ``server.start()`` to the first
+successful DynamoDB ListTables.
+
+Example
+-------
+>>> run("http://127.0.0.1:4599")   # doctest: +SKIP
+{'local_cloud_start_s': 0.8, 'local_cloud_start_s_target': 1.5, ...}
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import boto3
+import botocore.config
+
+from wildrydes_helpers.config import Config
+from wildrydes_helpers.local import server
+
+from .common import median, private_config, progress, rss_mb, wait_until
+
+STARTS = 5
+IDLE_S = 3.0
+TARGETS = {"local_cloud_start_s": 1.5, "local_cloud_rss_mb": 150.0}
+HIGHER_IS_BETTER: set[str] = set()
+
+
+def _client(service: str, endpoint: str, region: str) -> Any:
+    return boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region,
+    ).client(service, endpoint_url=endpoint, config=botocore.config.Config(
+        retries={"max_attempts": 1}, connect_timeout=1, read_timeout=10))
+
+
+def time_one_start(cfg: Config) -> float:
+    """Seconds from ``server.start()`` to the first answered DynamoDB ListTables.
+
+    Example
+    -------
+    >>> with private_config() as cfg:        # doctest: +SKIP
+    ...     time_one_start(cfg)
+    0.8
+    """
+    # The client is built before the clock starts: its cost is the caller's, not the cloud's.
+    client = _client("dynamodb", cfg.local_endpoint, cfg.region)
+    began = time.perf_counter()
+    server.start(cfg)
+    wait_until(lambda: "TableNames" in client.list_tables(), timeout_s=30)
+    return time.perf_counter() - began
+
+
+def _touch_every_service(endpoint: str, region: str) -> None:
+    _client("iam", endpoint, region).list_policies(Scope="AWS", MaxItems=1)
+    _client("kinesis", endpoint, region).list_streams()
+    _client("lambda", endpoint, region).list_functions()
+    _client("logs", endpoint, region).describe_log_groups()
+    _client("sqs", endpoint, region).list_queues()
+    _client("sts", endpoint, region).get_caller_identity()
+
+
+def run(endpoint: str | None = None) -> dict[str, Any]:
+    """Start time (median of fresh starts) and idle memory of the local cloud.
+
+    Example
+    -------
+    >>> run()["local_cloud_rss_mb"] < 150   # doctest: +SKIP
+    True
+    """
+    starts: list[float] = []
+    figures: dict[str, Any] = {}
+    for attempt in range(STARTS):
+        with private_config() as cfg:
+            try:
+                starts.append(time_one_start(cfg))
+                progress(f"local cloud start {attempt + 1}/{STARTS}: {starts[-1]:.3f} s")
+                if attempt == STARTS - 1:
+                    pid = int((server.status(cfg) or {})["pid"])
+                    time.sleep(IDLE_S)
+                    figures["local_cloud_rss_mb"] = rss_mb(pid)
+                    _touch_every_service(cfg.local_endpoint, cfg.region)
+                    time.sleep(IDLE_S)
+                    # Informational: after every served service has built its backend.
+                    figures["local_cloud_rss_all_services_mb"] = rss_mb(pid)
+            finally:
+                server.stop(cfg)
+    figures["local_cloud_start_s"] = median(starts)
+    figures["local_cloud_start_s_runs"] = [round(s, 4) for s in starts]
+    for name, target in TARGETS.items():
+        figures[f"{name}_target"] = target
+    return figures

@@ -1,0 +1,137 @@
+"""What every benchmark module shares: progress output, timing, memory, a private local cloud.
+
+A benchmark module has ``run(endpoint) -> dict`` returning figures. A figure ``x`` with a
+``x_target`` beside it is met when ``x <= target``, or ``x >= target`` when ``x`` is named in
+the module's ``HIGHER_IS_BETTER`` or ends in one of ``HIGHER_SUFFIXES`` (rates).
+
+Example
+-------
+>>> median([3.0, 1.0, 2.0])
+2.0
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from wildrydes_helpers.config import Config, load_config
+
+HIGHER_SUFFIXES = ("_per_s", "_rps", "_throughput")
+
+
+def progress(message: str) -> None:
+    """Progress goes to stderr, so stdout stays one JSON object.
+
+    Example
+    -------
+    >>> progress("starting")  # doctest: +SKIP
+    """
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def median(values: Sequence[float]) -> float:
+    """The median, rounded to milliseconds' precision for seconds-sized figures.
+
+    Example
+    -------
+    >>> median([0.5, 0.7, 0.6, 0.9])
+    0.65
+    """
+    return round(float(statistics.median(values)), 4)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now.
+
+    Example
+    -------
+    >>> 1024 <= free_port() <= 65535
+    True
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB (VmRSS from /proc), 0.0 if it cannot be read.
+
+    Example
+    -------
+    >>> rss_mb(os.getpid()) > 0
+    True
+    """
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
+def wait_until(check: Callable[[], bool], timeout_s: float, interval_s: float = 0.01) -> float:
+    """Poll ``check`` until it is true; return the seconds it took, raise TimeoutError if never.
+
+    Example
+    -------
+    >>> wait_until(lambda: True, 1.0) < 1.0
+    True
+    """
+    began = time.perf_counter()
+    while True:
+        with contextlib.suppress(Exception):
+            if check():
+                return time.perf_counter() - began
+        if time.perf_counter() - began > timeout_s:
+            raise TimeoutError(f"not done within {timeout_s} s")
+        time.sleep(interval_s)
+
+
+@contextlib.contextmanager
+def private_config(prefix: str = "wildrydes-bench-") -> Iterator[Config]:
+    """A Config with its own temporary WILDRYDES_HOME and a free port; the home is removed after.
+
+    Example
+    -------
+    >>> with private_config() as cfg:           # doctest: +SKIP
+    ...     server.start(cfg)
+    """
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    env = dict(os.environ, WILDRYDES_HOME=str(home), WILDRYDES_LOCAL_PORT=str(free_port()),
+               WILDRYDES_BACKEND="local")
+    try:
+        yield load_config(env)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def targets_met(figures: dict[str, Any], higher_is_better: set[str]) -> dict[str, bool]:
+    """For each figure with a ``_target``: is it met?
+
+    Example
+    -------
+    >>> targets_met({"a_s": 1.0, "a_s_target": 1.5, "b_per_s": 90, "b_per_s_target": 100}, set())
+    {'a_s': True, 'b_per_s': False}
+    """
+    met = {}
+    for key, target in figures.items():
+        if not key.endswith("_target"):
+            continue
+        name = key[: -len("_target")]
+        value = figures.get(name)
+        if not isinstance(value, int | float) or not isinstance(target, int | float):
+            continue
+        higher = name in higher_is_better or name.endswith(HIGHER_SUFFIXES)
+        met[name] = bool(value >= target) if higher else bool(value <= target)
+    return met

@@ -1,0 +1,121 @@
+"""`wildrydes doctor`: one line per check, exit 1 with a FAIL line that says what to do."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import socket
+import subprocess
+import sys
+
+import botocore.credentials
+import pytest
+
+from wildrydes_helpers import doctor
+from wildrydes_helpers.config import load_config
+from wildrydes_helpers.doctor import CheckResult, check_package, check_python
+from wildrydes_helpers.local import server
+
+
+def _doctor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "wildrydes_helpers", "doctor"], env=env,
+                          capture_output=True, text=True, timeout=90)
+
+
+def _no_aws_env(tmp_path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") or k in ("AWS_REGION", "AWS_DEFAULT_REGION")}
+    for var, name in (("AWS_CONFIG_FILE", "config"), ("AWS_SHARED_CREDENTIALS_FILE", "creds")):
+        (tmp_path / name).write_text("")
+        env[var] = str(tmp_path / name)
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    return env
+
+
+def test_line_format():
+    assert CheckResult("python", True, "3.11.7").line() == "ok   python 3.11.7"
+    assert CheckResult("local cloud", False, "do X").line() == "FAIL local cloud: do X"
+
+
+@pytest.mark.parametrize("version, ok", [((3, 11, 0), True), ((3, 13, 2), True),
+                                         ((3, 10, 14), False), ((2, 7, 18), False)])
+def test_python_version(version, ok):
+    result = check_python(version)
+    assert result.ok is ok
+    if not ok:
+        assert "3.11 or newer" in result.detail
+
+
+def test_package_checks():
+    def versions(name: str) -> str:
+        table = {"moto": "5.1.0", "boto3": "1.40.0"}
+        if name not in table:
+            raise importlib.metadata.PackageNotFoundError(name)
+        return table[name]
+
+    assert check_package("boto3", ">=1.35", versions).ok
+    wrong = check_package("moto", "==5.2.5", versions)
+    assert not wrong.ok and "5.1.0" in wrong.detail and "moto==5.2.5" in wrong.detail
+    assert "make install" in wrong.detail
+    missing = check_package("tqdm", ">=4.66", versions)
+    assert not missing.ok and "not installed" in missing.detail
+    assert check_package("nbval", ">=0.11", versions, optional=True) is None
+
+
+def test_pins_come_from_the_installed_metadata():
+    pins = doctor.pinned_requirements(lambda _: ["moto[iam]==9.9.9", "tqdm>=1; extra == 'x'"])
+    assert pins["moto"] == "==9.9.9" and pins["tqdm"] == ">=1"
+    assert doctor.pinned_requirements()["moto"] == "==5.2.5"
+
+
+def test_healthy_setup(lab):
+    proc = _doctor(dict(os.environ))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines and all(line.startswith("ok   ") for line in lines), lines
+    names = [line.split()[1] for line in lines]
+    for name in ("python", "boto3", "moto", "pandas", "matplotlib", "jupyterlab", "ipywidgets",
+                 "tqdm", "local"):
+        assert name in names
+    assert f"ok   local cloud {lab.endpoint} (already running" in lines[-1]
+
+
+def test_port_taken_by_another_program(tmp_path):
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen(1)
+        port = other.getsockname()[1]
+        env = dict(os.environ, WILDRYDES_HOME=str(tmp_path / "home"),
+                   WILDRYDES_LOCAL_PORT=str(port))
+        try:
+            proc = _doctor(env)
+        finally:
+            server.stop(load_config(env))
+    assert proc.returncode == 1
+    fail = [line for line in proc.stdout.splitlines() if line.startswith("FAIL")]
+    assert len(fail) == 1 and fail[0].startswith("FAIL local cloud: ")
+    assert f"Port {port}" in fail[0] and "export WILDRYDES_LOCAL_PORT=" in fail[0]
+
+
+def test_aws_mode_without_credentials(tmp_path):
+    env = _no_aws_env(tmp_path)
+    env.update(WILDRYDES_BACKEND="aws", WILDRYDES_HOME=str(tmp_path / "home"))
+    proc = _doctor(env)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    fail = [line for line in proc.stdout.splitlines() if line.startswith("FAIL")]
+    assert len(fail) == 1 and fail[0].startswith("FAIL aws credentials: ")
+    assert "aws configure" in fail[0]
+    assert "ok   aws region us-east-1 (from AWS_REGION)" in proc.stdout
+    assert "ok   local cloud" not in proc.stdout
+    assert not server.state_path(load_config(env)).exists()  # aws mode starts no local cloud
+
+
+def test_local_mode_never_reads_aws_credentials(lab, monkeypatch):
+    def _refuse(*args, **kwargs):
+        raise AssertionError("the AWS credential chain was consulted in local mode")
+
+    monkeypatch.setattr(botocore.credentials, "create_credential_resolver", _refuse)
+    results = doctor.run_checks(load_config())
+    assert all(r.ok for r in results), [r.line() for r in results]
+    assert results[-1].name == "local cloud"

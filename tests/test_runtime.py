@@ -1,0 +1,485 @@
+"""The local cloud's Lambda runtime and Invoke API (local/runtime.py, worker.py, invoke_api.py).
+
+Most tests create small functions from in-memory zips on the test run's local cloud and
+invoke them through boto3, the AWS CLI or plain HTTP, as a student would.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import urllib.request
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import botocore.exceptions
+import pytest
+
+from wildrydes_helpers.local.runtime import (
+    exit_reason,
+    log_stream_name,
+    report_line,
+    timeout_message,
+)
+from wildrydes_helpers.local.worker import LambdaContext, LogCapture, error_log, error_payload
+
+ROLE_NAME = "runtime-test-role"
+STREAM_NAME = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$")
+
+# One function source that the tests steer through the event.
+PROBE = textwrap.dedent('''
+    import json, logging, os, sys, time
+
+    COUNT = 0
+    print("module loaded")
+
+    def handler(event, context):
+        global COUNT
+        COUNT += 1
+        action = event.get("action", "")
+        print("event", json.dumps(event))
+        if action == "sleep":
+            time.sleep(event["seconds"])
+        if action == "raise":
+            raise ValueError("the probe was asked to fail")
+        if action == "exit":
+            os._exit(3)
+        if action == "log":
+            logging.getLogger().warning("a warning line")
+            print("to stderr", file=sys.stderr)
+        first = context.get_remaining_time_in_millis()
+        time.sleep(0.02)
+        second = context.get_remaining_time_in_millis()
+        return {
+            "count": COUNT, "pid": os.getpid(), "env": dict(os.environ),
+            "context": {k: getattr(context, k) for k in (
+                "function_name", "function_version", "invoked_function_arn",
+                "memory_limit_in_mb", "aws_request_id", "log_group_name", "log_stream_name")},
+            "remaining": [first, second],
+        }
+''')
+
+
+def make_zip(source: str, module: str = "index") -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr(f"{module}.py", source)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def role_arn(lab: Any) -> str:
+    iam = lab.client("iam")
+    try:
+        return iam.get_role(RoleName=ROLE_NAME)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        doc = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole"}]}
+        return iam.create_role(RoleName=ROLE_NAME,
+                               AssumeRolePolicyDocument=json.dumps(doc))["Role"]["Arn"]
+
+
+@pytest.fixture
+def make_function(lab: Any, role_arn: str):
+    created: list[str] = []
+
+    def _make(name: str, source: str = PROBE, timeout: int = 3, memory: int = 128,
+              env: dict[str, str] | None = None, handler: str = "index.handler") -> str:
+        lab.client("lambda").create_function(
+            FunctionName=name, Runtime="python3.12", Role=role_arn, Handler=handler,
+            Code={"ZipFile": make_zip(source)}, Timeout=timeout, MemorySize=memory,
+            Environment={"Variables": env or {}},
+        )
+        created.append(name)
+        return name
+
+    yield _make
+    for name in created:
+        with contextlib.suppress(botocore.exceptions.ClientError):
+            lab.client("lambda").delete_function(FunctionName=name)
+
+
+def invoke(lab: Any, name: str, event: Any = None, **kwargs: Any) -> tuple[dict, Any]:
+    response = lab.client("lambda").invoke(
+        FunctionName=name, Payload=json.dumps(event if event is not None else {}), **kwargs)
+    return response, json.loads(response["Payload"].read() or b"null")
+
+
+def log_messages(lab: Any, name: str) -> list[tuple[str, list[str]]]:
+    logs = lab.client("logs")
+    try:
+        streams = logs.describe_log_streams(logGroupName=f"/aws/lambda/{name}")["logStreams"]
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+    return [(s["logStreamName"], [e["message"] for e in logs.get_log_events(
+        logGroupName=f"/aws/lambda/{name}", logStreamName=s["logStreamName"],
+        startFromHead=True)["events"]]) for s in streams]
+
+
+def set_faults(lab: Any, settings: dict[str, Any]) -> None:
+    req = urllib.request.Request(f"{lab.endpoint}/_wildrydes/faults", method="PUT",
+                                 data=json.dumps(settings).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        assert resp.status == 200
+
+
+# -- pure helpers ---------------------------------------------------------------------------
+
+def test_exit_reason_words_like_lambda() -> None:
+    assert exit_reason(-9) == "signal: killed"
+    assert exit_reason(-11) == "signal: segmentation fault"
+    assert exit_reason(1) == "exit status 1"
+
+
+def test_report_line_format() -> None:
+    line = report_line("r1", 12.345, 256, 40, init_ms=55.5)
+    assert line == ("REPORT RequestId: r1\tDuration: 12.35 ms\tBilled Duration: 13 ms\t"
+                    "Memory Size: 256 MB\tMax Memory Used: 40 MB\tInit Duration: 55.50 ms\n")
+
+
+def test_timeout_message_format() -> None:
+    when = datetime(2024, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    assert timeout_message("rid", 1, when) == \
+        "2024-01-02T03:04:05.678Z rid Task timed out after 1.00 seconds"
+
+
+def test_log_stream_name_format() -> None:
+    assert STREAM_NAME.match(log_stream_name())
+
+
+def test_log_capture_splits_lines_and_flushes_the_rest() -> None:
+    sent: list[str] = []
+    capture = LogCapture(lambda ts, msg: sent.append(msg))
+    capture.write("one\ntwo")
+    assert sent == ["one\n"]
+    capture.flush()
+    assert sent == ["one\n", "two\n"]
+
+
+def test_context_remaining_time_counts_down() -> None:
+    ctx = LambdaContext("fn", "$LATEST", "arn", 128, "rid", "/aws/lambda/fn", "s",
+                        time.time() * 1000 + 500)
+    first = ctx.get_remaining_time_in_millis()
+    assert 0 < first <= 500
+    deadline_passed = LambdaContext("fn", "$LATEST", "arn", 128, "rid", "g", "s", 0)
+    assert deadline_passed.get_remaining_time_in_millis() == 0
+
+
+def test_error_payload_and_log_shape() -> None:
+    try:
+        raise KeyError("Name")
+    except KeyError as exc:
+        payload = error_payload(exc, "rid", skip_frames=0)
+    assert payload["errorType"] == "KeyError"
+    assert payload["requestId"] == "rid"
+    assert any("test_runtime.py" in frame for frame in payload["stackTrace"])
+    assert error_log(payload).startswith("[ERROR] KeyError: 'Name'\nTraceback")
+
+
+# -- against the local cloud ----------------------------------------------------------------
+
+def test_module_is_imported_once_per_worker(lab: Any, make_function: Any) -> None:
+    name = make_function("rt-warm")
+    counts = [invoke(lab, name)[1]["count"] for _ in range(3)]
+    assert counts == [1, 2, 3]
+
+
+def test_environment_variables_and_endpoint(lab: Any, make_function: Any) -> None:
+    name = make_function("rt-env", env={"TABLE_NAME": "t1"}, memory=256)
+    env = invoke(lab, name)[1]["env"]
+    assert env["TABLE_NAME"] == "t1"
+    assert env["AWS_ENDPOINT_URL"] == lab.endpoint
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == name
+    assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
+    assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == f"/aws/lambda/{name}"
+    assert STREAM_NAME.match(env["AWS_LAMBDA_LOG_STREAM_NAME"])
+    assert env["AWS_ACCESS_KEY_ID"] == env["AWS_SECRET_ACCESS_KEY"] == "testing"
+    assert env["AWS_SDK_UA_APP_ID"] == "wildrydes-fn"
+    # Nothing of the server's own environment beyond what Python needs.
+    assert "AWS_PROFILE" not in env
+    assert "WILDRYDES_HOME" not in env
+    assert "WILDRYDES_LOCAL_PORT" not in env
+
+
+def test_context_fields(lab: Any, make_function: Any) -> None:
+    name = make_function("rt-context", memory=512, timeout=2)
+    response, body = invoke(lab, name)
+    ctx = body["context"]
+    assert ctx["function_name"] == name
+    assert ctx["function_version"] == "$LATEST"
+    assert ctx["invoked_function_arn"] == \
+        f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+    assert ctx["memory_limit_in_mb"] == 512
+    assert ctx["aws_request_id"] == response["ResponseMetadata"]["RequestId"]
+    assert ctx["log_group_name"] == f"/aws/lambda/{name}"
+    assert STREAM_NAME.match(ctx["log_stream_name"])
+    first, second = body["remaining"]
+    assert 0 < second < first <= 2000
+
+
+def test_timeout_kills_the_worker_and_the_next_call_works(lab: Any, make_function: Any) -> None:
+    name = make_function("rt-timeout", timeout=1)
+    before = invoke(lab, name)[1]["pid"]
+    started = time.monotonic()
+    response, body = invoke(lab, name, {"action": "sleep", "seconds": 5}, LogType="Tail")
+    assert time.monotonic() - started < 4
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorMessage"].endswith("Task timed out after 1.00 seconds")
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ", body["errorMessage"])
+    tail = base64.b64decode(response["LogResult"]).decode()
+    assert "Task timed out after 1.00 seconds" in tail
+    assert "Status: timeout" in tail
+    after = invoke(lab, name)[1]
+    assert after["count"] == 1 and after["pid"] != before  # a fresh environment
+
+
+def test_worker_crash_is_a_function_error(lab: Any, make_function: Any) -> None:
+    name = make_function("rt-crash")
+    before = invoke(lab, name)[1]["pid"]
+    response, body = invoke(lab, name, {"action": "exit"})
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ExitError"
+    assert "Runtime exited with error: exit status 3" in body["errorMessage"]
+    after = invoke(lab, name)[1]
+    assert after["pid"] != before and after["count"] == 1
+
+
+def test_unhandled_exception_payload(lab: Any, make_function: Any) -> None:
+    name = make_function("rt-raise")
+    response, body = invoke(lab, name, {"action": "raise"}, LogType="Tail")
+    assert response["StatusCode"] == 200
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "ValueError"
+    assert body["errorMessage"] == "the probe was asked to fail"
+    assert isinstance(body["stackTrace"], list)
+    assert any("index.py" in line and "handler" in line for line in body["stackTrace"])
+    tail = base64.b64decode(response["LogResult"]).decode()
+    assert "[ERROR] ValueError: the probe was asked to fail\nTraceback" in tail
+    # The worker survives an exception: its module state carries on.
+    assert invoke(lab, name)[1]["count"] == 2
+
+
+def test_logs_have_lambda_lines_in_order(lab: Any, make_function: Any) -> None:
+    name = make_function("rt-logs")
+    response, _ = invoke(lab, name, {"action": "log"})
+    request_id = response["ResponseMetadata"]["RequestId"]
+    streams = log_messages(lab, name)
+    assert len(streams) == 1
+    stream, messages = streams[0]
+    assert STREAM_NAME.match(stream)
+    assert messages[0].startswith("INIT_START")
+    assert messages[1] == "module loaded\n"
+    start = messages.index(f"START RequestId: {request_id} Version: $LATEST\n")
+    end = messages.index(f"END RequestId: {request_id}\n")
+    assert start < end == len(messages) - 2
+    between = messages[start + 1:end]
+    assert between[0].startswith("event {")
+    assert any(m.startswith("[WARNING]\t") and m.rstrip().endswith("a warning line")
+               and request_id in m for m in between)
+    assert "to stderr\n" in between
+    report = re.match(rf"^REPORT RequestId: {request_id}\tDuration: [\d.]+ ms\t"
+                      r"Billed Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB"
+                      r"\tInit Duration: ([\d.]+) ms\n$", messages[-1])
+    assert report, messages[-1]
+    assert float(report.group(1)) < 1500  # a cold start costs one interpreter start
+
+
+def test_log_type_tail(lab: Any, make_function: Any) -> None:
+    name = make_function("rt-tail")
+    invoke(lab, name)
+    response, _ = invoke(lab, name, {"hello": "tail"}, LogType="Tail")
+    tail = base64.b64decode(response["LogResult"]).decode()
+    lines = tail.splitlines()
+    assert lines[0].startswith("START RequestId:")
+    assert lines[1] == 'event {"hello": "tail"}'
+    assert lines[2].startswith("END RequestId:")
+    assert lines[3].startswith("REPORT RequestId:")
+    assert "LogResult" not in invoke(lab, name)[0]
+
+
+def test_event_and_dry_run(lab: Any, make_function: Any) -> None:
+    name = make_function("rt-event")
+    client = lab.client("lambda")
+    dry = client.invoke(FunctionName=name, InvocationType="DryRun")
+    assert dry["StatusCode"] == 204
+    assert log_messages(lab, name) == []  # a dry run runs nothing
+    event = client.invoke(FunctionName=name, InvocationType="Event",
+                          Payload=json.dumps({"marker": "async-1"}))
+    assert event["StatusCode"] == 202
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = [m for _, msgs in log_messages(lab, name) for m in msgs if "async-1" in m]
+        if found:
+            break
+        time.sleep(0.05)
+    assert found, "the Event invocation never ran"
+
+
+def test_unknown_function_is_404(lab: Any) -> None:
+    with pytest.raises(botocore.exceptions.ClientError) as info:
+        lab.client("lambda").invoke(FunctionName="rt-no-such-function", Payload=b"{}")
+    error = info.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert error["Error"]["Code"] == "ResourceNotFoundException"
+    assert error["Error"]["Message"] == ("Function not found: arn:aws:lambda:us-east-1:"
+                                         "123456789012:function:rt-no-such-function")
+
+
+def test_invalid_json_is_400(lab: Any, make_function: Any) -> None:
+    name = make_function("rt-badjson")
+    with pytest.raises(botocore.exceptions.ClientError) as info:
+        lab.client("lambda").invoke(FunctionName=name, Payload=b"{not json")
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert info.value.response["Error"]["Code"] == "InvalidRequestContentException"
+    assert "Could not parse request body into json" in info.value.response["Error"]["Message"]
+
+
+def test_code_and_configuration_updates_take_effect(lab: Any, make_function: Any) -> None:
+    name = make_function("rt-update", env={"COLOUR": "red"})
+    first = invoke(lab, name)[1]
+    assert first["env"]["COLOUR"] == "red"
+    client = lab.client("lambda")
+    client.update_function_configuration(FunctionName=name,
+                                         Environment={"Variables": {"COLOUR": "blue"}})
+    assert invoke(lab, name)[1]["env"]["COLOUR"] == "blue"
+    client.update_function_code(FunctionName=name, ZipFile=make_zip(
+        "def handler(event, context):\n    return {'version': 2}\n"))
+    assert invoke(lab, name)[1] == {"version": 2}
+
+
+def test_import_error_is_reported(lab: Any, make_function: Any) -> None:
+    name = make_function("rt-import", handler="missing.handler")
+    response, body = invoke(lab, name)
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ImportModuleError"
+    assert "Unable to import module 'missing'" in body["errorMessage"]
+
+
+def test_concurrent_invocations_scale_out(lab: Any, make_function: Any) -> None:
+    name = make_function("rt-concurrent")
+    invoke(lab, name)
+    results: list[dict] = []
+
+    def call() -> None:
+        results.append(invoke(lab, name, {"action": "sleep", "seconds": 0.5})[1])
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert time.monotonic() - started < 1.9  # in parallel, not one after another
+    assert len(results) == 4 and len({r["pid"] for r in results}) >= 2
+
+
+def test_deleting_the_function_stops_its_worker(lab: Any, make_function: Any) -> None:
+    name = make_function("rt-delete")
+    pid = invoke(lab, name)[1]["pid"]
+    lab.client("lambda").delete_function(FunctionName=name)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        time.sleep(0.02)
+    assert not Path(f"/proc/{pid}").exists()
+
+
+def test_aws_cli_invoke_runs_the_handler(lab: Any, make_function: Any, tmp_path: Path) -> None:
+    name = make_function("rt-cli")
+    out = tmp_path / "out.json"
+    aws = Path(sys.executable).with_name("aws")
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+               AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE=os.devnull,
+               AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    env.pop("AWS_PROFILE", None)
+    version = subprocess.run([str(aws), "--version"], env=env, capture_output=True, text=True)
+    # AWS CLI v2 reads --payload as base64 unless told otherwise; v1 takes it raw.
+    raw = ["--cli-binary-format", "raw-in-base64-out"] if "aws-cli/2" in (
+        version.stdout + version.stderr) else []
+    proc = subprocess.run(
+        [str(aws), "lambda", "invoke", "--endpoint-url", lab.endpoint, "--function-name", name,
+         *raw, "--payload", '{"from": "cli"}', "--log-type", "Tail", str(out)],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["StatusCode"] == 200
+    assert 'event {"from": "cli"}' in base64.b64decode(summary["LogResult"]).decode()
+    assert json.loads(out.read_text())["count"] == 1
+
+
+def test_fault_injection(lab: Any, make_function: Any) -> None:
+    name = make_function("rt-faults")
+    pid = invoke(lab, name)[1]["pid"]
+    try:
+        set_faults(lab, {"invoke_error_rate": 1.0})
+        response, body = invoke(lab, name, LogType="Tail")
+        assert response["FunctionError"] == "Unhandled"
+        assert body["errorType"] == "InjectedFault"
+        assert "[ERROR] InjectedFault" in base64.b64decode(response["LogResult"]).decode()
+        set_faults(lab, {"invoke_timeout_rate": 1.0})
+        body = invoke(lab, name)[1]
+        assert body["errorMessage"].endswith("Task timed out after 3.00 seconds")
+        set_faults(lab, {"worker_kill_rate": 1.0})
+        body = invoke(lab, name)[1]
+        assert body["errorType"] == "Runtime.ExitError"
+        assert body["errorMessage"].endswith("Runtime exited with error: signal: killed")
+    finally:
+        set_faults(lab, {})
+    after = invoke(lab, name)[1]
+    assert after["pid"] != pid  # the killed worker was replaced
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"  # exited; only its parent has not collected it yet
+
+
+def test_workers_do_not_outlive_a_killed_local_cloud(tmp_path: Path, free_port: int) -> None:
+    import signal
+
+    import boto3
+
+    from wildrydes_helpers.config import load_config
+    from wildrydes_helpers.local import server
+
+    cfg = load_config(dict(os.environ, WILDRYDES_HOME=str(tmp_path / "home"),
+                           WILDRYDES_LOCAL_PORT=str(free_port)))
+    endpoint = server.start(cfg)
+    server_pid = int(server.status(cfg)["pid"])
+    try:
+        kw = {"endpoint_url": endpoint, "region_name": "us-east-1",
+              "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        role = boto3.client("iam", **kw).create_role(
+            RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        lam = boto3.client("lambda", **kw)
+        lam.create_function(FunctionName="rt-orphan", Runtime="python3.12", Role=role,
+                            Handler="index.handler", Code={"ZipFile": make_zip(PROBE)})
+        worker_pid = json.loads(lam.invoke(FunctionName="rt-orphan")["Payload"].read())["pid"]
+        assert not _gone(worker_pid)
+        os.kill(server_pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not _gone(worker_pid):
+            time.sleep(0.02)
+        assert _gone(worker_pid)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(server_pid, signal.SIGKILL)
+        server.stop(cfg)

@@ -1,0 +1,127 @@
+"""Sessions: local mode never uses a user's AWS settings; aws mode only when asked for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from wildrydes_helpers import session as session_module
+from wildrydes_helpers.config import load_config
+from wildrydes_helpers.errors import CredentialsError
+from wildrydes_helpers.session import get_session, mask_account, reset_sessions
+
+REAL_LOOKING_KEY = "AKIAIOSFODNN7EXAMPLE"
+REAL_LOOKING_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+@pytest.fixture
+def fresh_sessions() -> Iterator[None]:
+    reset_sessions()
+    yield
+    reset_sessions()
+
+
+@pytest.fixture
+def empty_aws_files(tmp_path, monkeypatch):
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE",
+                "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(var, raising=False)
+    for var, name in (("AWS_CONFIG_FILE", "config"), ("AWS_SHARED_CREDENTIALS_FILE", "creds")):
+        path = tmp_path / name
+        path.write_text("")
+        monkeypatch.setenv(var, str(path))
+    # No instance metadata lookup: this machine is not an EC2 instance.
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return tmp_path
+
+
+def test_mask_account_keeps_only_last_four():
+    assert mask_account("111122223333") == "********3333"
+    assert "1111" not in mask_account("111122223333")
+
+
+def test_local_mode_uses_dummy_credentials_and_never_sends_the_users(
+        lab, fresh_sessions, monkeypatch):
+    monkeypatch.setenv("AWS_PROFILE", "nonexistent")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", REAL_LOOKING_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", REAL_LOOKING_SECRET)
+    local = get_session()
+    assert local.is_local and local.endpoint == lab.endpoint
+    client = local.client("dynamodb")
+    creds = client._request_signer._credentials.get_frozen_credentials()
+    assert creds.access_key == session_module.LOCAL_ACCESS_KEY
+    assert creds.secret_key == session_module.LOCAL_ACCESS_KEY
+    sent: list[str] = []
+    client.meta.events.register(
+        "before-send.dynamodb.*",
+        lambda request, **_: sent.append(str(request.headers.get("Authorization", ""))))
+    client.list_tables()
+    assert sent and all(REAL_LOOKING_KEY not in header for header in sent)
+    assert all(f"Credential={session_module.LOCAL_ACCESS_KEY}/" in header for header in sent)
+    assert local.account_id == "123456789012"
+    assert "local" in local.describe()
+
+
+def test_aws_mode_with_in_process_moto_masks_the_account(
+        fresh_sessions, empty_aws_files, monkeypatch):
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("WILDRYDES_BACKEND", "aws")
+    with mock_aws():
+        lab = get_session()
+        text = lab.describe()
+    assert not lab.is_local and lab.endpoint is None
+    assert "backend: aws" in text and "us-east-1" in text
+    assert "********9012" in text
+    assert "123456789012" not in text
+
+
+def test_aws_mode_without_credentials_says_how_to_set_them_up(
+        fresh_sessions, empty_aws_files, monkeypatch):
+    monkeypatch.setenv("WILDRYDES_BACKEND", "aws")
+    with pytest.raises(CredentialsError) as info:
+        get_session()
+    message = str(info.value)
+    assert "\n" not in message
+    assert "aws configure" in message and "AWS_REGION" in message
+    assert "WILDRYDES_BACKEND" in message  # the way out: the local cloud needs no account
+
+
+@pytest.mark.parametrize("backend", [None, "", "local", "LOCAL"])
+def test_aws_mode_only_when_asked_for(backend, lab, fresh_sessions, monkeypatch):
+    def _refuse(cfg):
+        raise AssertionError("aws mode was started without WILDRYDES_BACKEND=aws")
+
+    monkeypatch.setattr(session_module, "_aws_session", _refuse)
+    if backend is None:
+        monkeypatch.delenv("WILDRYDES_BACKEND", raising=False)
+    else:
+        monkeypatch.setenv("WILDRYDES_BACKEND", backend)
+    assert load_config().backend == "local"
+    assert get_session().is_local
+
+
+def test_session_is_shared(lab):
+    assert get_session() is get_session()
+    assert get_session(session=lab) is lab
+
+
+def test_session_starts_the_local_cloud_again_after_it_stopped(tmp_path, free_port):
+    from wildrydes_helpers.local import server
+
+    cfg = load_config({"WILDRYDES_HOME": str(tmp_path / "home"),
+                       "WILDRYDES_LOCAL_PORT": str(free_port)})
+    try:
+        first = get_session(config=cfg)
+        assert first.client("dynamodb").list_tables()["TableNames"] == []
+        assert server.stop(cfg)
+        second = get_session(config=cfg)
+        assert second is not first and second.boot_id != first.boot_id
+        assert second.client("dynamodb").list_tables()["TableNames"] == []
+    finally:
+        server.stop(cfg)

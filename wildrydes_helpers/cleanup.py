@@ -1,0 +1,165 @@
+"""Step 6: delete everything the lab created, in dependency order; safe to run again.
+
+Example
+-------
+>>> from wildrydes_helpers.cleanup import clean_up
+>>> clean_up()        # doctest: +SKIP
+06_clean_up: deleted. Deleted 8 resource(s).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .iam import managed_policy_arn
+from .session import LabSession
+from .steps import NB_CLEANUP, StepResult, error_code, lab_step
+from .waiting import poll_until
+
+_GONE = {"ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException",
+         "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+
+
+def _gone(exc: Exception) -> bool:
+    return error_code(exc) in _GONE
+
+
+def _delete_trigger_and_function(lab: LabSession, deleted: list[str]) -> None:
+    lam = lab.client("lambda")
+    name = lab.config.function_name
+    try:
+        mappings = lam.list_event_source_mappings(FunctionName=name)["EventSourceMappings"]
+    except Exception as exc:
+        if not _gone(exc):
+            raise
+        mappings = []
+    for m in mappings:
+        try:
+            lam.delete_event_source_mapping(UUID=m["UUID"])
+            deleted.append(f"trigger {m['UUID']}")
+        except Exception as exc:
+            if not _gone(exc):
+                raise
+    try:
+        lam.delete_function(FunctionName=name)
+        deleted.append(f"function {name}")
+    except Exception as exc:
+        if not _gone(exc):
+            raise
+
+
+def _delete_role(lab: LabSession, deleted: list[str]) -> None:
+    iam = lab.client("iam")
+    name = lab.config.role_name
+    try:
+        attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+    except Exception as exc:
+        if _gone(exc):
+            return
+        raise
+    for p in attached:
+        iam.detach_role_policy(RoleName=name, PolicyArn=p["PolicyArn"])
+    for inline in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+        iam.delete_role_policy(RoleName=name, PolicyName=inline)
+    iam.delete_role(RoleName=name)
+    deleted.append(f"role {name}")
+
+
+def _delete_policy(lab: LabSession, deleted: list[str]) -> None:
+    iam = lab.client("iam")
+    name = lab.config.write_policy_name
+    pages = iam.get_paginator("list_policies").paginate(Scope="Local")
+    arns = [p["Arn"] for page in pages for p in page["Policies"] if p["PolicyName"] == name]
+    for arn in arns:
+        for page in iam.get_paginator("list_entities_for_policy").paginate(PolicyArn=arn):
+            for role in page.get("PolicyRoles", []):
+                iam.detach_role_policy(RoleName=role["RoleName"], PolicyArn=arn)
+        for v in iam.list_policy_versions(PolicyArn=arn)["Versions"]:
+            if not v["IsDefaultVersion"]:
+                iam.delete_policy_version(PolicyArn=arn, VersionId=v["VersionId"])
+        iam.delete_policy(PolicyArn=arn)
+        deleted.append(f"policy {name}")
+
+
+def _delete_table(lab: LabSession, deleted: list[str]) -> None:
+    ddb = lab.client("dynamodb")
+    name = lab.config.table_name
+    try:
+        ddb.delete_table(TableName=name)
+    except Exception as exc:
+        if _gone(exc) or error_code(exc) == "ResourceInUseException":  # already deleting
+            return
+        raise
+    deleted.append(f"table {name}")
+
+    def gone() -> bool:
+        try:
+            ddb.describe_table(TableName=name)
+            return False
+        except ddb.exceptions.ResourceNotFoundException:
+            return True
+
+    poll_until(gone, 300.0, what=f"table {name} to be deleted")
+
+
+def _delete_stream(lab: LabSession, deleted: list[str]) -> None:
+    kinesis = lab.client("kinesis")
+    name = lab.config.stream_name
+    try:
+        kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
+        deleted.append(f"stream {name}")
+    except Exception as exc:
+        if not (_gone(exc) or error_code(exc) == "ResourceInUseException"):
+            raise
+
+
+def _delete_queue(lab: LabSession, deleted: list[str]) -> None:
+    sqs = lab.client("sqs")
+    name = lab.config.failure_queue_name
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        sqs.delete_queue(QueueUrl=url)
+        deleted.append(f"queue {name}")
+    except Exception as exc:
+        if not _gone(exc):
+            raise
+
+
+def _delete_log_group(lab: LabSession, deleted: list[str]) -> None:
+    logs = lab.client("logs")
+    name = lab.config.log_group_name
+    try:
+        logs.delete_log_group(logGroupName=name)
+        deleted.append(f"log group {name}")
+    except Exception as exc:
+        if not _gone(exc):
+            raise
+
+
+@lab_step(NB_CLEANUP)
+def clean_up(stop_producer: bool = True, *,
+             session: LabSession | None = None) -> StepResult:
+    """Stop the producer and delete the lab's trigger, function, role, policy, table, stream,
+    failure queue and log group (only the lab's names, with the class prefix if set).
+
+    Example
+    -------
+    >>> clean_up().details["deleted"]   # doctest: +SKIP
+    'trigger ..., function WildRydesAggregator, ...'
+    """
+    from . import producer
+
+    assert session is not None
+    deleted: list[str] = []
+    if stop_producer and producer.stop_producer(config=session.config).status == "stopped":
+        deleted.append("producer (stopped)")
+    steps: list[Any] = [_delete_trigger_and_function, _delete_role, _delete_policy,
+                        _delete_table, _delete_stream, _delete_queue, _delete_log_group]
+    for step in steps:
+        step(session, deleted)
+    if not deleted:
+        return StepResult(NB_CLEANUP, "nothing to delete",
+                          "None of the lab's resources exist; nothing changed.")
+    return StepResult(NB_CLEANUP, "deleted", f"Deleted {len(deleted)} resource(s).",
+                      {"deleted": ", ".join(deleted),
+                       "kept": f"the AWS managed policy {managed_policy_arn().rsplit('/', 1)[-1]}"})

@@ -1,0 +1,184 @@
+"""Step 2: the function's role, with the managed Kinesis policy and a PutItem-only policy.
+
+Example
+-------
+>>> from wildrydes_helpers.iam import create_role
+>>> create_role()          # doctest: +SKIP
+02_create_role: created. Created role unicorn-aggregation-role ...
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .config import MANAGED_POLICY_ARN_SUFFIX
+from .errors import PrerequisiteError
+from .session import LabSession
+from .steps import NB_ROLE, StepResult, lab_step, mask_arn
+from .table import table_arn
+
+MAX_POLICY_VERSIONS = 5  # IAM's limit per managed policy
+
+TRUST_POLICY: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }],
+}
+
+
+def write_policy_document(table: str) -> dict[str, Any]:
+    """The policy that lets the function put items into exactly this table, and nothing else.
+
+    Example
+    -------
+    >>> doc = write_policy_document("arn:aws:dynamodb:us-east-1:123456789012:table/T")
+    >>> doc["Statement"][0]["Action"], doc["Statement"][0]["Resource"]
+    ('dynamodb:PutItem', 'arn:aws:dynamodb:us-east-1:123456789012:table/T')
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": table}],
+    }
+
+
+def arn_parts(arn: str) -> dict[str, str]:
+    """Partition, service, region and account of an ARN.
+
+    Example
+    -------
+    >>> arn_parts("arn:aws:dynamodb:us-east-1:123456789012:table/T")["region"]
+    'us-east-1'
+    """
+    _, partition, service, region, account, *_ = arn.split(":", 5)
+    return {"partition": partition, "service": service, "region": region, "account": account}
+
+
+def managed_policy_arn(partition: str = "aws") -> str:
+    """The ARN of AWSLambdaKinesisExecutionRole in ``partition``.
+
+    Example
+    -------
+    >>> managed_policy_arn()
+    'arn:aws:iam::aws:policy/service-role/AWSLambdaKinesisExecutionRole'
+    """
+    return f"arn:{partition}:iam::aws:{MANAGED_POLICY_ARN_SUFFIX}"
+
+
+def _get_role(lab: LabSession, name: str) -> dict[str, Any] | None:
+    iam = lab.client("iam")
+    try:
+        return iam.get_role(RoleName=name)["Role"]
+    except iam.exceptions.NoSuchEntityException:
+        return None
+
+
+def _ensure_policy(lab: LabSession, arn: str, name: str, document: dict[str, Any]) -> str:
+    """Create the write policy, or give it a new default version if its document differs."""
+    iam = lab.client("iam")
+    try:
+        policy = iam.get_policy(PolicyArn=arn)["Policy"]
+    except iam.exceptions.NoSuchEntityException:
+        iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(document),
+                          Description="Lets WildRydesAggregator put items into its table only.")
+        return "created"
+    current = iam.get_policy_version(
+        PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]["Document"]
+    if isinstance(current, str):  # botocore normally decodes it already
+        from urllib.parse import unquote
+
+        current = json.loads(unquote(current))
+    if current == document:
+        return "up to date"
+    versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+    if len(versions) >= MAX_POLICY_VERSIONS:
+        oldest = min((v for v in versions if not v["IsDefaultVersion"]),
+                     key=lambda v: v["CreateDate"])
+        iam.delete_policy_version(PolicyArn=arn, VersionId=oldest["VersionId"])
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(document),
+                              SetAsDefault=True)
+    return "updated"
+
+
+@lab_step(NB_ROLE)
+def create_role(*, session: LabSession | None = None) -> StepResult:
+    """Create the role, attach the managed Kinesis policy and the table's write policy.
+
+    Needs the table of step 1 (its ARN goes into the write policy).
+
+    Example
+    -------
+    >>> create_role().details["write policy"]   # doctest: +SKIP
+    'unicorn-aggregation-ddb-write-policy: created'
+    """
+    assert session is not None
+    cfg = session.config
+    table = table_arn(session=session)
+    parts = arn_parts(table)
+    iam = session.client("iam")
+    changes: list[str] = []
+
+    role = _get_role(session, cfg.role_name)
+    if role is None:
+        iam.create_role(RoleName=cfg.role_name, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
+                        Description="Execution role of the WildRydesAggregator function.")
+        role_state = "created"
+        changes.append("role")
+    else:
+        trust = role.get("AssumeRolePolicyDocument")
+        if isinstance(trust, str):
+            from urllib.parse import unquote
+
+            trust = json.loads(unquote(trust))
+        if trust != TRUST_POLICY:
+            iam.update_assume_role_policy(RoleName=cfg.role_name,
+                                          PolicyDocument=json.dumps(TRUST_POLICY))
+            role_state = "trust policy updated"
+            changes.append("trust policy")
+        else:
+            role_state = "already exists"
+
+    policy_arn = f"arn:{parts['partition']}:iam::{parts['account']}:policy/{cfg.write_policy_name}"
+    policy_state = _ensure_policy(session, policy_arn, cfg.write_policy_name,
+                                  write_policy_document(table))
+    if policy_state != "up to date":
+        changes.append(f"write policy {policy_state}")
+
+    attached = {p["PolicyArn"] for p in iam.get_paginator("list_attached_role_policies")
+                .paginate(RoleName=cfg.role_name).build_full_result()["AttachedPolicies"]}
+    for arn in (managed_policy_arn(parts["partition"]), policy_arn):
+        if arn not in attached:
+            iam.attach_role_policy(RoleName=cfg.role_name, PolicyArn=arn)
+            changes.append(f"attached {arn.rsplit('/', 1)[-1]}")
+
+    status = "created" if role_state == "created" else ("updated" if changes else "up to date")
+    message = ("Created the role and its policies." if status == "created" else
+               f"Updated: {', '.join(changes)}." if changes else
+               "The role and its policies already exist and are up to date; nothing changed.")
+    return StepResult(NB_ROLE, status, message, {
+        "role": f"{cfg.role_name}: {role_state}",
+        "managed policy": "AWSLambdaKinesisExecutionRole: attached",
+        "write policy": f"{cfg.write_policy_name}: {policy_state}",
+        "allows": f"dynamodb:PutItem on {mask_arn(table)} only",
+    })
+
+
+@lab_step(NB_ROLE)
+def role_arn(*, session: LabSession | None = None) -> str:
+    """The role's ARN; PrerequisiteError naming step 2 if it does not exist.
+
+    Example
+    -------
+    >>> role_arn()   # doctest: +SKIP
+    'arn:aws:iam::123456789012:role/unicorn-aggregation-role'
+    """
+    assert session is not None
+    role = _get_role(session, session.config.role_name)
+    if role is None:
+        raise PrerequisiteError(
+            f"The IAM role {session.config.role_name} does not exist yet. Run step 2 "
+            f"({NB_ROLE}) first.")
+    return str(role["Arn"])

@@ -1,0 +1,92 @@
+"""Plots for steps 4 and 5: the tumbling window at work, and distance per window.
+
+Example
+-------
+>>> import pandas as pd
+>>> ax = plot_distance(pd.DataFrame({"name": ["a"], "windowStart":
+...     [pd.Timestamp(0, tz="UTC")], "distance": [1805.0]}))
+>>> ax.get_title()
+'Distance per tumbling window'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+
+def _axes(ax: Any, size: tuple[float, float]) -> Any:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=size)
+    return ax
+
+
+def plot_distance(df: pd.DataFrame, ax: Any = None) -> Any:
+    """Bars of distance per window, one bar per unicorn per window (from query.windows()).
+
+    Example
+    -------
+    >>> plot_distance(windows())   # doctest: +SKIP
+    """
+    ax = _axes(ax, (10, 4))
+    ax.set_title("Distance per tumbling window")
+    ax.set_xlabel("window start (UTC)")
+    ax.set_ylabel("distance (m)")
+    if df is None or df.empty:
+        ax.text(0.5, 0.5, "no windows in the table yet", ha="center", va="center",
+                transform=ax.transAxes)
+        return ax
+    starts = sorted(pd.to_datetime(df["windowStart"], utc=True).unique())
+    names = sorted(df["name"].unique())
+    width = 0.8 / len(names)
+    position = {s: i for i, s in enumerate(starts)}
+    for k, name in enumerate(names):
+        mine = df[df["name"] == name]
+        xs = [position[pd.Timestamp(s)] - 0.4 + width * (k + 0.5)
+              for s in pd.to_datetime(mine["windowStart"], utc=True)]
+        ax.bar(xs, mine["distance"].astype(float), width=width, label=name)
+    ax.set_xticks(range(len(starts)))
+    ax.set_xticklabels([pd.Timestamp(s).strftime("%H:%M:%S") for s in starts],
+                       rotation=45 if len(starts) > 8 else 0)
+    ax.legend(title="unicorn")
+    return ax
+
+
+def plot_timeline(df: pd.DataFrame, ax: Any = None) -> Any:
+    """Invocations over time (from monitor.invocations()): batch calls as dots, final calls as
+    stars, one row per shard, each window shaded.
+
+    Example
+    -------
+    >>> plot_timeline(invocations())   # doctest: +SKIP
+    """
+    ax = _axes(ax, (10, 3))
+    ax.set_title("Invocations across tumbling windows")
+    ax.set_xlabel("time (UTC)")
+    ax.set_ylabel("shard")
+    if df is None or df.empty:
+        ax.text(0.5, 0.5, "no invocations logged yet", ha="center", va="center",
+                transform=ax.transAxes)
+        return ax
+    shards = sorted(str(s) for s in df["shardId"].dropna().unique()) or ["?"]
+    row = {s: i for i, s in enumerate(shards)}
+    windows = df[["windowStart", "windowEnd"]].dropna().drop_duplicates()
+    for i, (_, w) in enumerate(windows.sort_values("windowStart").iterrows()):
+        ax.axvspan(w["windowStart"], w["windowEnd"], color="tab:blue" if i % 2 else "tab:orange",
+                   alpha=0.12, lw=0)
+    for kind, marker, size in (("batch", "o", 30), ("final", "*", 160)):
+        mine = df[df["kind"] == kind]
+        if mine.empty:
+            continue
+        ys = [row.get(str(s), 0) for s in mine["shardId"].fillna("?")]
+        ax.scatter(mine["time"], ys, marker=marker, s=size, zorder=3,
+                   label="final call (writes the window)" if kind == "final" else "batch call")
+    ax.set_yticks(range(len(shards)))
+    ax.set_yticklabels(shards)
+    ax.set_ylim(-0.5, len(shards) - 0.5)
+    ax.legend(loc="upper left", fontsize="small")
+    return ax

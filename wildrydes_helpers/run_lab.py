@@ -1,0 +1,333 @@
+"""Run the lab's notebooks headless, in order, and keep what they produced.
+
+Used by ``wildrydes run-lab`` (a teacher's rehearsal the day before class) and by the
+project's tools that execute the committed notebooks. Each notebook runs in a fresh kernel
+(nbclient), as a student's would; they share one local cloud, as a student's do.
+
+Example
+-------
+>>> from pathlib import Path
+>>> run = run_lab(Path("notebooks"), Path("/tmp/lab"))     # doctest: +SKIP
+>>> run.ok                                                  # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from .errors import WildRydesError
+
+KERNEL_NAME = "python3"
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+CELL_TIMEOUT_S = 900  # a 60 s window lab waits a few windows in one cell
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# Lines of 05_query's output that carry the reconciliation's verdict.
+_VERDICT = re.compile(r"^(reconciliation|verdict)\b.*$", re.MULTILINE | re.IGNORECASE)
+# Cell metadata that changes on every run and says nothing about the lab.
+_NOISY_CELL_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled")
+
+
+class NotebookFailed(WildRydesError):
+    """A notebook's cell raised: names the notebook, the cell and the error message."""
+
+    def __init__(self, notebook: str, cell: int, total: int, message: str) -> None:
+        self.notebook, self.cell, self.total, self.error = notebook, cell, total, message
+        super().__init__(f"{notebook}: code cell {cell} of {total} failed: {message}")
+
+
+@dataclass
+class NotebookRun:
+    """The outcome of one notebook: how long it took and the plots it drew."""
+
+    name: str
+    seconds: float
+    plots: list[Path] = field(default_factory=list)
+
+    def line(self) -> str:
+        """The one line ``run-lab`` prints for it.
+
+        Example
+        -------
+        >>> NotebookRun("03_create_function", 12.34, []).line()
+        'ok  03_create_function  (12.3 s, 0 plots)'
+        """
+        plots = f"{len(self.plots)} plot" + ("" if len(self.plots) == 1 else "s")
+        return f"ok  {self.name}  ({self.seconds:.1f} s, {plots})"
+
+
+@dataclass
+class LabRun:
+    """All notebooks of a run, the failure (if any) and the reconciliation verdict."""
+
+    notebooks: list[NotebookRun] = field(default_factory=list)
+    failure: NotebookFailed | None = None
+    verdict: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+def find_notebooks(directory: Path) -> list[Path]:
+    """The notebooks of ``directory`` in the order students run them (by file name).
+
+    Example
+    -------
+    >>> find_notebooks(Path("/nonexistent"))
+    Traceback (most recent call last):
+    ...
+    wildrydes_helpers.errors.WildRydesError: No notebooks found in /nonexistent: ...
+    """
+    found = sorted(p for p in directory.glob("*.ipynb") if not p.name.startswith("."))
+    if not found:
+        raise WildRydesError(
+            f"No notebooks found in {directory}: pass the lab's notebooks folder with "
+            "--notebooks DIR (the repository's notebooks/).")
+    return found
+
+
+def _error_of(nb: Any) -> tuple[int, int, str]:
+    """(1-based code cell number, number of code cells, message) of the first error output."""
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    for number, cell in enumerate(code_cells, 1):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                message = _ANSI.sub("", f"{out.get('ename', 'Error')}: {out.get('evalue', '')}")
+                return number, len(code_cells), message.strip()
+    return 0, len(code_cells), "the notebook stopped without an error output"
+
+
+def execute_notebook(path: Path, timeout: int = CELL_TIMEOUT_S,
+                     env: Mapping[str, str] | None = None) -> Any:
+    """Run ``path`` in a fresh kernel (cwd: its folder); return the executed notebook.
+
+    Raises NotebookFailed naming the failing cell and its error message.
+
+    Example
+    -------
+    >>> nb = execute_notebook(Path("notebooks/00_introduction.ipynb"))   # doctest: +SKIP
+    """
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name=KERNEL_NAME,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    kernel_env = dict(os.environ if env is None else env)
+    # A kernel draws inline only when no other matplotlib backend is forced on it.
+    kernel_env["MPLBACKEND"] = INLINE_BACKEND
+    try:
+        # The kernel's own stderr (start-up warnings) is not the lab's output.
+        client.execute(env=kernel_env, stderr=subprocess.DEVNULL)
+    except CellExecutionError:
+        number, total, message = _error_of(nb)
+        raise NotebookFailed(path.stem, number, total, message) from None
+    except CellTimeoutError:
+        number, total = _running_cell(nb)
+        raise NotebookFailed(path.stem, number, total,
+                             f"no result within {timeout} s (cell timeout)") from None
+    except DeadKernelError as exc:
+        number, total = _running_cell(nb)
+        raise NotebookFailed(path.stem, number, total, f"the kernel died ({exc})") from None
+    return nb
+
+
+def _running_cell(nb: Any) -> tuple[int, int]:
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    ran = [i for i, c in enumerate(code_cells, 1) if c.get("execution_count")]
+    return (ran[-1] if ran else 1), len(code_cells)
+
+
+def extract_plots(nb: Any, out_dir: Path, stem: str) -> list[Path]:
+    """Write every image/png output of ``nb`` to ``out_dir/<stem>_plotN.png``.
+
+    Example
+    -------
+    >>> extract_plots(nbformat.v4.new_notebook(), Path("/tmp"), "x")
+    []
+    """
+    paths: list[Path] = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            png = out.get("data", {}).get("image/png")
+            if png:
+                out_dir.mkdir(parents=True, exist_ok=True)
+                path = out_dir / f"{stem}_plot{len(paths) + 1}.png"
+                path.write_bytes(base64.b64decode(png))
+                paths.append(path)
+    return paths
+
+
+def clean_metadata(nb: Any) -> Any:
+    """Drop what changes from run to run (timings, versions, widget state); keep the rest.
+
+    Example
+    -------
+    >>> nb = nbformat.v4.new_notebook(metadata={"widgets": {}, "language_info": {
+    ...     "name": "python", "version": "3.11.9"}})
+    >>> sorted(clean_metadata(nb).metadata)
+    ['kernelspec', 'language_info']
+    """
+    nb.metadata.pop("widgets", None)
+    nb.metadata.pop("papermill", None)
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python",
+                                 "name": KERNEL_NAME}
+    for cell in nb.cells:
+        for key in _NOISY_CELL_METADATA:
+            cell.metadata.pop(key, None)
+    return nb
+
+
+def verdict_of(nb: Any) -> str | None:
+    """The reconciliation verdict printed by a notebook's outputs (05_query), if any.
+
+    Example
+    -------
+    >>> verdict_of(nbformat.v4.new_notebook()) is None
+    True
+    """
+    found = None
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            text = out.get("text") or out.get("data", {}).get("text/plain", "")
+            match = _VERDICT.search(text if isinstance(text, str) else "".join(text))
+            if match:
+                found = match.group(0).strip()
+    return found
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now.
+
+    Example
+    -------
+    >>> 1024 <= free_port() <= 65535
+    True
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def isolated_env(window_seconds: int = 3) -> Iterator[dict[str, str]]:
+    """Point this process (and the kernels it starts) at a fresh local cloud; stop it after.
+
+    A temporary WILDRYDES_HOME and a free port, so a rehearsal never touches a student's own
+    local cloud. Producers and the local cloud of that home are stopped on exit, by PID.
+
+    Example
+    -------
+    >>> with isolated_env(3) as env:        # doctest: +SKIP
+    ...     run_lab(Path("notebooks"), Path("/tmp/lab"))
+    """
+    from .config import load_config
+    from .local import server
+
+    home = Path(tempfile.mkdtemp(prefix="wildrydes-run-"))
+    changes = {
+        "WILDRYDES_HOME": str(home), "WILDRYDES_LOCAL_PORT": str(free_port()),
+        "WILDRYDES_BACKEND": "local", "WILDRYDES_WINDOW_SECONDS": str(window_seconds),
+    }
+    dropped = ("WILDRYDES_PREFIX", "AWS_ENDPOINT_URL", "MPLBACKEND")
+    saved = {k: os.environ.get(k) for k in (*changes, *dropped)}
+    os.environ.update(changes)
+    for key in dropped:  # kernels then draw inline and talk only to this local cloud
+        os.environ.pop(key, None)
+    try:
+        yield dict(os.environ)
+    finally:
+        cfg = load_config()
+        stop_lab_processes(cfg)
+        server.stop(cfg)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def stop_lab_processes(cfg: Any) -> None:
+    """Stop the producers recorded under ``cfg.home`` (if the producer module is there).
+
+    Example
+    -------
+    >>> from wildrydes_helpers.config import load_config
+    >>> stop_lab_processes(load_config())       # doctest: +SKIP
+    """
+    try:
+        from . import producer
+    except ImportError:
+        return
+    stop_all = getattr(producer, "stop_all_producers", None)
+    if stop_all is not None:
+        stop_all(cfg)
+
+
+def run_lab(notebooks_dir: Path, out_dir: Path | None = None, *,
+            timeout: int = CELL_TIMEOUT_S, progress: bool = True,
+            echo: Callable[[str], None] = print) -> LabRun:
+    """Run every notebook of ``notebooks_dir`` in order; stop at the first failing cell.
+
+    Writes each executed notebook and each plot (PNG) to ``out_dir`` when given, echoes one
+    line per notebook, and returns the run with the reconciliation verdict found in the
+    outputs.
+
+    Example
+    -------
+    >>> run_lab(Path("notebooks"), Path("/tmp/lab")).verdict    # doctest: +SKIP
+    'Reconciliation: exact ...'
+    """
+    from tqdm.auto import tqdm
+
+    paths = find_notebooks(notebooks_dir)
+    run = LabRun()
+    bar = tqdm(paths, desc="notebooks", unit="nb", disable=not progress, leave=False)
+    for path in bar:
+        bar.set_postfix_str(path.stem)
+        started = time.monotonic()
+        try:
+            nb = execute_notebook(path, timeout=timeout)
+        except NotebookFailed as failed:
+            run.failure = failed
+            bar.close()
+            return run
+        seconds = time.monotonic() - started
+        plots: list[Path] = []
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            nbformat.write(clean_metadata(nb), out_dir / path.name)
+            plots = extract_plots(nb, out_dir, path.stem)
+        else:
+            plots = [Path(f"plot{i}") for i in range(_count_pngs(nb))]
+        result = NotebookRun(path.stem, seconds, plots)
+        run.notebooks.append(result)
+        run.verdict = verdict_of(nb) or run.verdict
+        if progress:
+            bar.write(result.line())
+        else:
+            echo(result.line())
+    bar.close()
+    return run
+
+
+def _count_pngs(nb: Any) -> int:
+    return sum(1 for c in nb.cells for o in c.get("outputs", [])
+               if "image/png" in o.get("data", {}))

@@ -1,0 +1,116 @@
+"""The Kinesis stream the producer writes to (set up in 00_introduction).
+
+Example
+-------
+>>> from wildrydes_helpers.stream import create_stream
+>>> create_stream()          # doctest: +SKIP
+00_introduction: created. Created stream wildrydes with 1 shard.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import PrerequisiteError, WildRydesError
+from .session import LabSession
+from .steps import NB_STREAM, StepResult, error_code, lab_step
+from .waiting import poll_until
+
+STREAM_TIMEOUT_S = 120.0
+
+
+def _summary(lab: LabSession, name: str) -> dict[str, Any] | None:
+    kinesis = lab.client("kinesis")
+    try:
+        return kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
+    except kinesis.exceptions.ResourceNotFoundException:
+        return None
+
+
+def _wait_active(lab: LabSession, name: str) -> dict[str, Any]:
+    def active() -> dict[str, Any] | None:
+        summary = _summary(lab, name)
+        return summary if summary and summary["StreamStatus"] == "ACTIVE" else None
+
+    summary = poll_until(active, STREAM_TIMEOUT_S, what=f"stream {name} to become ACTIVE")
+    return summary
+
+
+@lab_step(NB_STREAM)
+def create_stream(shard_count: int = 1, *, session: LabSession | None = None) -> StepResult:
+    """Create the lab's Kinesis stream (or reuse it) and wait until it is ACTIVE.
+
+    Parameters
+    ----------
+    shard_count : int
+        Shards of a new stream (1 is enough for a class; an existing stream keeps its own).
+
+    Example
+    -------
+    >>> create_stream(shard_count=1)   # doctest: +SKIP
+    00_introduction: created. Created stream wildrydes with 1 shard.
+    """
+    if not isinstance(shard_count, int) or shard_count < 1:
+        raise WildRydesError(f"shard_count={shard_count!r}: use a whole number from 1.")
+    assert session is not None
+    name = session.config.stream_name
+    existing = _summary(session, name)
+    if existing is not None:
+        if existing["StreamStatus"] == "DELETING":
+            raise WildRydesError(
+                f"Stream {name} is being deleted. Wait a minute, then run this step again.")
+        summary = _wait_active(session, name)
+        shards = summary.get("OpenShardCount", shard_count)
+        return StepResult(NB_STREAM, "already exists",
+                          f"Stream {name} already exists with {shards} shard(s); reusing it.",
+                          {"stream": name, "shards": shards, "arn": summary["StreamARN"]})
+    try:
+        session.client("kinesis").create_stream(StreamName=name, ShardCount=shard_count)
+    except Exception as exc:
+        if error_code(exc) != "ResourceInUseException":  # created meanwhile by another kernel
+            raise
+    summary = _wait_active(session, name)
+    return StepResult(NB_STREAM, "created",
+                      f"Created stream {name} with {shard_count} shard(s).",
+                      {"stream": name, "shards": shard_count, "arn": summary["StreamARN"]})
+
+
+def _missing_stream(name: str) -> PrerequisiteError:
+    return PrerequisiteError(
+        f"The Kinesis stream {name} does not exist. Run {NB_STREAM} (create_stream()) first.")
+
+
+@lab_step(NB_STREAM)
+def stream_arn(*, session: LabSession | None = None, name: str | None = None) -> str:
+    """The ARN of the lab's stream (or of ``name``); PrerequisiteError if it does not exist.
+
+    Example
+    -------
+    >>> stream_arn()   # doctest: +SKIP
+    'arn:aws:kinesis:us-east-1:123456789012:stream/wildrydes'
+    """
+    assert session is not None
+    name = name or session.config.stream_name
+    summary = _summary(session, name)
+    if summary is None:
+        raise _missing_stream(name)
+    return str(summary["StreamARN"])
+
+
+@lab_step(NB_STREAM)
+def shard_ids(*, session: LabSession | None = None, name: str | None = None) -> list[str]:
+    """The ids of the stream's shards, sorted.
+
+    Example
+    -------
+    >>> shard_ids()   # doctest: +SKIP
+    ['shardId-000000000000']
+    """
+    assert session is not None
+    name = name or session.config.stream_name
+    kinesis = session.client("kinesis")
+    try:
+        # One page holds up to 1000 shards; the lab uses one or a few.
+        return sorted(s["ShardId"] for s in kinesis.list_shards(StreamName=name)["Shards"])
+    except kinesis.exceptions.ResourceNotFoundException:
+        raise _missing_stream(name) from None
