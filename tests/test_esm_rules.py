@@ -7,6 +7,7 @@ tumbling windows of 1-2 s, and waits for outcomes by polling, never by a fixed s
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import math
 import time
@@ -58,10 +59,8 @@ def setup(lab, tmp_path):
 
     yield build
     for uuid in made["mappings"]:
-        try:
+        with contextlib.suppress(ClientError):
             lam.delete_event_source_mapping(UUID=uuid)
-        except ClientError:
-            pass
 
 
 def _queue(lab: Any) -> tuple[str, str]:

@@ -588,6 +588,31 @@ def state_size_bytes(unicorns: int) -> int:
     return len(json.dumps(state).encode())
 
 
+def room_in_window(need_s: float, session: LabSession | None = None,
+                   clock: Any = None, sleep: Any = None) -> float:
+    """Wait for the next window if the current one has less than ``need_s`` (+0.5 s) left.
+
+    So a short burst of records lands in a single window. Returns the seconds waited.
+
+    Example
+    -------
+    >>> room_in_window(0.5, clock=lambda: 118.0, sleep=lambda s: None)  # W=60: 2 s left
+    0.0
+    """
+    import time
+
+    clock = clock or time.time
+    sleep = sleep or time.sleep
+    w = (session.config if session is not None else load_config()).window_seconds
+    now = clock()
+    left = w - now % w
+    if left >= need_s + 0.5:
+        return 0.0
+    wait = left + 0.05
+    sleep(wait)
+    return wait
+
+
 def drain_failure_queue(session: LabSession | None = None,
                         wait_s: float = 1.0) -> list[dict[str, Any]]:
     """Read (and delete) the trigger's failure records from the on-failure SQS queue.

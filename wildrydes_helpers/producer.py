@@ -401,7 +401,10 @@ def _is_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return False  # not ours
-    return True
+    try:  # a stopped child of another kernel stays a zombie until that kernel reaps it
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _is_ours(pid: int) -> bool:

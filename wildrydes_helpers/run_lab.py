@@ -331,3 +331,31 @@ def run_lab(notebooks_dir: Path, out_dir: Path | None = None, *,
 def _count_pngs(nb: Any) -> int:
     return sum(1 for c in nb.cells for o in c.get("outputs", [])
                if "image/png" in o.get("data", {}))
+
+
+_UNCHECKED_TAGS = {"nbval-ignore-output", "nbval-skip"}
+_UNCHECKED_MARKERS = ("# NBVAL_IGNORE_OUTPUT", "# NBVAL_SKIP", "# PYTEST_VALIDATE_IGNORE_OUTPUT")
+
+
+def checked_outputs(nb: Any) -> tuple[int, int]:
+    """(code cells with output that nbval compares, code cells with output) of ``nb``.
+
+    Example
+    -------
+    >>> nb = nbformat.v4.new_notebook()
+    >>> cell = nbformat.v4.new_code_cell("1", metadata={"tags": ["nbval-ignore-output"]})
+    >>> cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="x")]
+    >>> nb.cells = [cell]
+    >>> checked_outputs(nb)
+    (0, 1)
+    """
+    checked = total = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not cell.get("outputs"):
+            continue
+        total += 1
+        tags = set(cell.metadata.get("tags", []))
+        marked = any(line.strip() in _UNCHECKED_MARKERS for line in cell.source.splitlines())
+        if not (tags & _UNCHECKED_TAGS) and not marked:
+            checked += 1
+    return checked, total
