@@ -133,7 +133,7 @@ def finals(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in events if e.get("isFinalInvokeForWindow")]
 
 
-def wait_until_second_fraction(low: float, high: float) -> None:
-    """Sleep until the clock's fraction of a second lies in [low, high)."""
-    while not low <= time.time() % 1 < high:
+def wait_until_second_fraction(low: float, high: float, period: int = 1) -> None:
+    """Sleep until ``time() % period`` lies in [low, high): early in a window, say."""
+    while not low <= time.time() % period < high:
         time.sleep(0.005)

@@ -58,12 +58,13 @@ class Expect:
 
 # A student's path through the lab, in order: 05 reads what 01-04 created and produced.
 STUDENT_PATH = (
-    Expect("00_introduction.ipynb"),
+    Expect("00_introduction.ipynb", image=True),
     Expect("01_create_table.ipynb"),
     Expect("02_create_role.ipynb"),
     Expect("03_create_function.ipynb"),
-    Expect("04_monitor.ipynb", progress=True),
-    Expect("05_query.ipynb", image=True, exact=True),
+    Expect("04_monitor.ipynb", image=True, progress=True),
+    Expect("05_query.ipynb", image=True, exact=True, progress=True),
+    Expect("06_clean_up.ipynb"),
 )
 
 

@@ -224,6 +224,22 @@ def test_rule_12_failing_final_is_retried_and_blocks_the_shard(lab, setup):
         [{"count": 1, "data": ["a"]}] * 3
 
 
+def test_rule_09_state_over_1_mb_ends_the_window_early(lab, setup):
+    m = setup(window=3)
+    wait_until_second_fraction(0.05, 0.4, period=3)
+    put(lab, m["stream"], "bigstate")
+    wait_for(lambda: read_events(m["events"]), 3)
+    put(lab, m["stream"], "after")  # the same 3 s window
+    events = wait_for(lambda: finals(read_events(m["events"])) and read_events(m["events"]),
+                      8)
+    assert len({e["window"]["start"] for e in events}) == 1
+    flags = [(data_of(e), e["isWindowTerminatedEarly"], e["state"]) for e in events]
+    assert flags[0] == (["bigstate"], False, {})
+    assert flags[1] == (["after"], True, {})  # state restarted, flag set
+    assert flags[2] == ([], True, {"count": 1, "data": ["after"]})
+    assert len(events) == 3
+
+
 # --------------------------------------------------------------------------- errors
 
 
@@ -238,7 +254,8 @@ def test_rule_13_retries_exhausted_goes_to_sqs_and_never_reaches_state(lab, setu
     assert lam.get_event_source_mapping(UUID=m["uuid"])["LastProcessingResult"] == \
         "PROBLEM: Function call failed"
     put(lab, m["stream"], "good")
-    wait_for(lambda: finals(read_events(m["events"])), 8)
+    wait_for(lambda: any("good" in e["state"].get("data", [])
+                         for e in finals(read_events(m["events"]))), 8)
     tries = [e for e in read_events(m["events"]) if data_of(e) == ["poison-1"]]
     assert len(tries) == 2  # N + 1
     message = messages[0]

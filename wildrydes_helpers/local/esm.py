@@ -180,6 +180,8 @@ class ShardPoller(threading.Thread):
     def _loop(self) -> None:
         processor = self.shard.processor
         interval = self.service.poll_interval
+        if processor.busy:  # a poller before this one died mid-invocation: try it again
+            processor.not_delivered(time.time())
         while not self.stopping:
             now = time.time()
             if self._read_due(now):

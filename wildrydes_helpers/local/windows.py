@@ -473,6 +473,7 @@ class Discard:
     status_code: int | None = None
     function_error: str | None = None
     request_id: str | None = None
+    executed_version: str = "$LATEST"
 
 
 @dataclass
@@ -748,6 +749,7 @@ class ShardProcessor:
             status_code=getattr(result, "status_code", None),
             function_error=getattr(result, "function_error", None) if result else None,
             request_id=getattr(result, "request_id", None) or None,
+            executed_version=getattr(result, "executed_version", None) or "$LATEST",
         )
 
     def _settle(self, records: list[StreamRecord]) -> None:
@@ -881,7 +883,7 @@ def failure_record(discard: Discard, ctx: ShardContext, function_arn: str, reque
         },
         "responseContext": {
             "statusCode": discard.status_code if invoked else None,
-            "executedVersion": "$LATEST" if invoked else None,
+            "executedVersion": discard.executed_version if invoked else None,
             "functionError": discard.function_error if invoked else None,
         },
         "version": "1.0",

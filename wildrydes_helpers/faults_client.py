@@ -1,0 +1,88 @@
+"""Turn the local cloud's fault injection on and off (a teacher's or a test's tool).
+
+The local cloud can make a share of function invocations fail, time out or lose their
+worker, and slow down or fail the function's DynamoDB writes (``local/faults.py``). These
+two helpers set and clear those settings through its control API. Real AWS has no such
+switch, so in aws mode they refuse with a clear message.
+
+Example
+-------
+>>> from wildrydes_helpers.faults_client import set_faults, clear_faults
+>>> set_faults(invoke_error_rate=0.1, seed=7)["invoke_error_rate"]   # doctest: +SKIP
+0.1
+>>> clear_faults()["invoke_error_rate"]                              # doctest: +SKIP
+0.0
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from .errors import ConfigError, LocalCloudError, WildRydesError
+from .session import LabSession, get_session
+
+FAULTS_PATH = "/_wildrydes/faults"
+TIMEOUT_S = 10.0
+
+
+def _endpoint(session: LabSession | None) -> str:
+    lab = get_session(session)
+    if not lab.is_local or not lab.endpoint:
+        raise WildRydesError(
+            "Fault injection exists only in the local cloud; real AWS has no switch to make "
+            "your function fail on purpose. Unset WILDRYDES_BACKEND (or set it to 'local') "
+            "to use it.")
+    return lab.endpoint.rstrip("/")
+
+
+def _put(endpoint: str, settings: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        endpoint + FAULTS_PATH, data=json.dumps(settings).encode(), method="PUT",
+        headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as resp:
+            return dict(json.loads(resp.read()))
+    except urllib.error.HTTPError as exc:
+        try:
+            reason = json.loads(exc.read()).get("message", "")
+        except ValueError:
+            reason = f"HTTP {exc.code}"
+        raise ConfigError(f"The local cloud refused these fault settings: {reason}.") from None
+    except (urllib.error.URLError, OSError):
+        raise LocalCloudError(
+            f"The local cloud at {endpoint} is not answering. Start it with "
+            "`wildrydes local start`, then set the faults again.") from None
+
+
+def set_faults(session: LabSession | None = None, **settings: Any) -> dict[str, Any]:
+    """Replace the local cloud's fault settings; returns them as the local cloud holds them.
+
+    Parameters
+    ----------
+    session : LabSession, optional
+        The lab session (default: the shared one); it must be a local one.
+    **settings
+        ``invoke_error_rate``, ``invoke_timeout_rate``, ``worker_kill_rate``,
+        ``ddb_write_error_rate`` (shares 0..1), ``ddb_write_delay_s`` (seconds) and ``seed``.
+        Settings left out go back to 0 (off).
+
+    Example
+    -------
+    >>> set_faults(invoke_error_rate=0.1, seed=7)["seed"]   # doctest: +SKIP
+    7
+    """
+    return _put(_endpoint(session), settings)
+
+
+def clear_faults(session: LabSession | None = None) -> dict[str, Any]:
+    """Switch every fault off; returns the (all zero) settings.
+
+    Example
+    -------
+    >>> clear_faults()["worker_kill_rate"]   # doctest: +SKIP
+    0.0
+    """
+    return _put(_endpoint(session), {})
