@@ -18,9 +18,11 @@ $(STAMP): pyproject.toml
 
 lab: install
 	$(BIN)/wildrydes local start
-	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1
+	$(BIN)/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: install
+	bash tools/install_browser.sh
 	$(BIN)/ruff check wildrydes_helpers lambda tests benchmarks
 	$(BIN)/python -m pytest -q tests
 

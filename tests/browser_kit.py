@@ -217,6 +217,41 @@ def start_jupyterlab(
     )
 
 
+def child_pids(pid: int) -> list[int]:
+    """PIDs of the live processes whose parent is ``pid`` (Linux ``/proc``).
+
+    Example
+    -------
+    >>> child_pids(os.getpid()) == []
+    True
+    """
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # The command name may hold spaces; the fields after its ')' are fixed.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pids: list[int]) -> list[int]:
+    """The PIDs of ``pids`` that still run (zombies count as ended).
+
+    Example
+    -------
+    >>> alive([os.getpid()]) == [os.getpid()]
+    True
+    """
+    running = []
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError):
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            if state != "Z":
+                running.append(pid)
+    return running
+
+
 def stop_jupyterlab(lab: JupyterLab, grace_s: float = 20.0) -> None:
     """Shut JupyterLab down (kernels first, through its API), then end its PID if needed.
 
@@ -522,15 +557,18 @@ def full_screenshot(page: Any, path: Path, max_height: int = 12_000) -> Path:
     >>> full_screenshot(page, tmp / "05_query.png")                     # doctest: +SKIP
     """
     size = page.viewport_size
+    scroller = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer"
     height = page.evaluate(
-        """() => {
-            const panel = document.querySelector(
-                '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer');
-            return panel ? panel.scrollHeight : document.body.scrollHeight;
-        }"""
+        "(sel) => { const p = document.querySelector(sel); return p ? p.scrollHeight : 0; }",
+        scroller,
     )
     page.set_viewport_size({"width": size["width"], "height": min(height + 200, max_height)})
     try:
+        # Run All leaves the notebook scrolled to its last cell; the picture starts at the top.
+        page.evaluate(
+            "(sel) => { const p = document.querySelector(sel); if (p) p.scrollTop = 0; }",
+            scroller,
+        )
         page.wait_for_timeout(500)
         page.screenshot(path=str(path))
     finally:

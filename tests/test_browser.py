@@ -13,6 +13,8 @@ conftest.py), which conftest stops at the end of the session.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
 import time
@@ -26,6 +28,8 @@ from browser_kit import (
     REPO,
     BrowserSetupError,
     JupyterLab,
+    alive,
+    child_pids,
     chromium_page,
     full_screenshot,
     lab_environment,
@@ -98,8 +102,10 @@ def _check_notebook(
         problems.append("no chart image rendered in the outputs")
     if expect.progress and rendered_progress_widgets(page) < 1:
         problems.append("no progress bar drawn as a widget")
-    if expect.exact and not re.search(r"\bexact\b", state.text(), re.IGNORECASE):
-        problems.append("the reconciliation verdict 'exact' is not in the outputs")
+    text = state.text()
+    problems += [f"a check failed: {line}" for line in text.splitlines() if "[FAILED]" in line]
+    if expect.exact and (not re.search(r"\bexact\b", text) or "NOT exact" in text):
+        problems.append("the reconciliation verdict is not 'exact'")
     shot = full_screenshot(page, shots / f"{Path(expect.name).stem}.png")
     return [f"{expect.name}: {p}" for p in problems], shot, time.monotonic() - started
 
@@ -108,18 +114,46 @@ def _check_notebook(
 def test_student_runs_the_lab_in_jupyterlab(chromium: Path, tmp_path: Path) -> None:
     missing = [e.name for e in STUDENT_PATH if not (NOTEBOOKS_DIR / e.name).exists()]
     assert not missing, f"notebooks missing from {NOTEBOOKS_DIR}: {missing}"
+    before = _fingerprints()
     started = time.monotonic()
     problems: list[str] = []
-    with running_jupyterlab(NOTEBOOKS_DIR, tmp_path / "jupyter", _lab_env(tmp_path)) as lab:
-        with chromium_page(tmp_path / "chromium-profile") as page:
-            for expect in STUDENT_PATH:
-                found, shot, seconds = _check_notebook(page, lab, expect, tmp_path)
-                print(f"{expect.name}: {seconds:.1f} s, screenshot {shot}")
-                problems += found
-        server_log = lab.log_tail(40)
+    finished: list[str] = []
+    try:
+        with running_jupyterlab(NOTEBOOKS_DIR, tmp_path / "jupyter", _lab_env(tmp_path)) as lab:
+            with chromium_page(tmp_path / "chromium-profile") as page:
+                for expect in STUDENT_PATH:
+                    found, shot, seconds = _check_notebook(page, lab, expect, tmp_path)
+                    print(f"{expect.name}: {seconds:.1f} s, screenshot {shot}")
+                    problems += found
+                    finished.append(expect.name)
+            kernels = child_pids(lab.proc.pid)
+            server_log = lab.log_tail(40)
+    finally:
+        if problems or finished != [e.name for e in STUDENT_PATH]:
+            _clean_up_the_shared_cloud()
     print(f"browser test: {time.monotonic() - started:.1f} s in all")
     assert lab.proc.poll() is not None, "JupyterLab is still running after shutdown"
+    assert len(kernels) >= len(STUDENT_PATH), f"expected a kernel per notebook, saw {kernels}"
+    assert alive(kernels) == [], f"kernels left running after shutdown: {alive(kernels)}"
     assert not problems, "\n".join(problems) + f"\n--- JupyterLab log ---\n{server_log}"
+    # Running is not saving: the repository's notebooks keep their stored outputs.
+    assert _fingerprints() == before, "the browser run changed notebooks/ (autosave?)"
+
+
+def _fingerprints() -> dict[str, str]:
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+    }
+
+
+def _clean_up_the_shared_cloud() -> None:
+    """Do what 06_clean_up does, so a failed run leaves no lab resource to later tests."""
+    from wildrydes_helpers.cleanup import clean_up
+    from wildrydes_helpers.errors import WildRydesError
+
+    with contextlib.suppress(WildRydesError):
+        clean_up()
 
 
 def _scratch_notebook(path: Path) -> None:

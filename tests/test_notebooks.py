@@ -95,7 +95,7 @@ def test_notebook_imports_only_the_lab_package(name: str) -> None:
 def test_notebook_shows_no_account_id_or_local_path(name: str) -> None:
     for number, cell in enumerate(_code_cells(name)):
         text = _output_text(cell)
-        assert not re.search(r"(?<![0-9*])[0-9]{12}(?![0-9])", text), f"cell {number}"
+        assert not re.search(r"(?<![0-9*-])[0-9]{12}(?![0-9])", text), f"cell {number}"
         assert "/tmp/" not in text and str(Path.home()) + "/" not in text, f"cell {number}"
 
 
@@ -151,3 +151,70 @@ def test_sanitize_file_hides_what_changes_between_runs() -> None:
     # ... but the lab's facts are not hidden.
     assert sanitize("9 records, 270.1 m") == "9 records, 270.1 m"
     assert sanitize("verdict: exact (18 records)") == "verdict: exact (18 records)"
+
+
+# --- the notebook-only helpers (wildrydes_helpers.notebook) ---------------------------------
+
+
+def test_call_list_collapses_polling_and_masks_accounts() -> None:
+    from wildrydes_helpers.notebook import CallList, mask_accounts
+
+    calls = CallList(["iam.GetRole(RoleName='r')",
+                      "sqs.GetQueueUrl(QueueOwnerAWSAccountId='111122223333')",
+                      "dynamodb.DescribeTable(TableName='t')",
+                      "dynamodb.DescribeTable(TableName='t')",
+                      "dynamodb.DescribeTable(TableName='t')"])
+    assert repr(calls).splitlines() == [
+        "1. iam.GetRole(RoleName='r')",
+        "2. sqs.GetQueueUrl(QueueOwnerAWSAccountId='********3333')",
+        "3. dynamodb.DescribeTable(TableName='t')"]
+    assert mask_accounts("shardId-000000000000") == "shardId-000000000000"
+    assert repr(CallList([])) == "(no AWS calls)"
+
+
+def test_checklist_names_what_failed() -> None:
+    from wildrydes_helpers.notebook import checklist
+
+    text = repr(checklist([("a", True), ("b", False)]))
+    assert text.splitlines() == ["[ok] a", "[FAILED] b",
+                                 "1 check(s) failed: read the message above, fix it, run again."]
+
+
+def test_room_in_window_waits_only_near_the_end() -> None:
+    from wildrydes_helpers.config import load_config
+    from wildrydes_helpers.notebook import room_in_window
+    from wildrydes_helpers.session import LabSession
+
+    slept: list[float] = []
+    lab = LabSession(config=load_config({"WILDRYDES_WINDOW_SECONDS": "60"}), boto=None)
+    assert room_in_window(1.0, lab, clock=lambda: 6000.0 + 10.0, sleep=slept.append) == 0.0
+    waited = room_in_window(1.0, lab, clock=lambda: 6000.0 + 59.0, sleep=slept.append)
+    assert waited == pytest.approx(1.05)
+    assert slept == [waited]
+
+
+def test_expected_total_reads_the_producer_arguments() -> None:
+    from wildrydes_helpers.notebook import _expected_total
+
+    assert _expected_total(["--name", "A", "--name", "B", "--count", "9"]) == 18
+    assert _expected_total(["--name", "A", "--duration", "9.0"]) is None
+
+
+def test_faults_round_trip_on_the_local_cloud(lab) -> None:
+    from wildrydes_helpers.errors import WildRydesError
+    from wildrydes_helpers.notebook import clear_faults, local_only, set_faults
+
+    assert local_only("fault injection", lab) is True
+    try:
+        assert set_faults(lab, invoke_error_rate=0.25, seed=3)["invoke_error_rate"] == 0.25
+        with pytest.raises(WildRydesError, match="invoke_error_rate=2.0 must be between 0 and 1"):
+            set_faults(lab, invoke_error_rate=2.0)
+    finally:
+        cleared = clear_faults(lab)
+    assert cleared["invoke_error_rate"] == 0.0
+
+
+def test_ensure_steps_needs_nothing_before_the_introduction(lab) -> None:
+    from wildrydes_helpers.notebook import ensure_steps
+
+    assert repr(ensure_steps("00_introduction", lab)) == "No earlier step is needed."

@@ -55,7 +55,7 @@ def test_run_lab_runs_passing_notebook_and_saves_plots(tmp_path: Path, aws_env: 
     printed = capsys.readouterr().out.splitlines()
     assert code == 0
     assert printed[0].startswith("ok  00_ok  (") and printed[0].endswith(", 1 plot)")
-    assert printed[-1] == "Reconciliation: exact (3 records of 1 unicorn)"
+    assert printed[-1] == "reconciliation in 00_ok: Reconciliation: exact (3 records of 1 unicorn)"
     assert (out / "00_ok.ipynb").is_file()
     png = out / "00_ok_plot1.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

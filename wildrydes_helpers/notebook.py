@@ -27,7 +27,7 @@ from .config import TRIGGER_BATCH_SIZE, TRIGGER_STARTING_POSITION, Config, load_
 from .errors import WildRydesError
 from .session import LabSession, get_session, mask_account
 
-_ACCOUNT_ID = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
+_ACCOUNT_ID = re.compile(r"(?<![0-9-])[0-9]{12}(?![0-9])")  # not a shard id's digits
 MAX_VALUE_CHARS = 160
 
 
@@ -48,13 +48,13 @@ def _shorten(text: str, limit: int = MAX_VALUE_CHARS) -> str:
 
 @dataclass
 class CallList:
-    """The boto3 calls of a step, as numbered lines (repeated polls shown once).
+    """The boto3 calls of a step, as numbered lines; a repeated poll is shown once.
 
     Example
     -------
     >>> CallList(["a()", "b()", "b()", "c()"])
     1. a()
-    2. b()   (repeated while waiting)
+    2. b()
     3. c()
     """
 
@@ -62,18 +62,12 @@ class CallList:
 
     def __post_init__(self) -> None:
         # Waiting loops repeat a Describe call a number of times that depends on timing;
-        # collapsing runs keeps the listing short and the same from one run to the next.
+        # showing each run once keeps the listing short and the same from run to run.
         collapsed: list[str] = []
-        repeated: set[int] = set()
         for line in (mask_accounts(_shorten(str(x))) for x in self.lines):
-            if collapsed and collapsed[-1] == line:
-                repeated.add(len(collapsed) - 1)
-                continue
-            collapsed.append(line)
-        self.lines = [
-            f"{line}   (repeated while waiting)" if i in repeated else line
-            for i, line in enumerate(collapsed)
-        ]
+            if not collapsed or collapsed[-1] != line:
+                collapsed.append(line)
+        self.lines = collapsed
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -551,7 +545,7 @@ def ensure_data(session: LabSession | None = None, timeout: float | None = None)
         print(f"No producer run yet: running the demo producer now "
               f"(about {demo_count(cfg)} s) ...")
         run_producer(list(DEMO_UNICORNS), rate=1.0, count=demo_count(cfg), seed=DEMO_SEED,
-                     session=lab)
+                     progress=True, session=lab)
     return Shown(ledger_text(read_ledger(path)))
 
 

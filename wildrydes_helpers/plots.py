@@ -52,7 +52,9 @@ def plot_distance(df: pd.DataFrame, ax: Any = None) -> Any:
     ax.set_xticks(range(len(starts)))
     ax.set_xticklabels([pd.Timestamp(s).strftime("%H:%M:%S") for s in starts],
                        rotation=45 if len(starts) > 8 else 0)
-    ax.legend(title="unicorn")
+    # Outside the axes, so it never hides the tallest bar.
+    ax.legend(title="unicorn", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.figure.tight_layout()
     return ax
 
 

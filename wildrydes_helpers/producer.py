@@ -43,7 +43,14 @@ from .config import Config, load_config
 from .errors import PrerequisiteError, WildRydesError
 from .ledger import Ledger, default_ledger_path, read_ledger, write_ledger
 from .session import LabSession, get_session
-from .steps import NB_MONITOR, NB_STREAM, StepResult, error_code, translate
+from .steps import (
+    NB_MONITOR,
+    NB_STREAM,
+    StepResult,
+    check_not_restarted,
+    error_code,
+    translate,
+)
 
 DEFAULT_NAME = "Shadowfax"
 BATCH_ABOVE_PER_S = 5.0  # above this many records a second, send with PutRecords
@@ -294,6 +301,7 @@ def run_producer(names: Sequence[str] = (DEFAULT_NAME,), rate: float = 1.0,
     lab = None
     if kinesis is None:
         lab = get_session(session, config)
+        check_not_restarted(lab, NB_MONITOR)
         kinesis = lab.client("kinesis")
     cfg = config or (lab.config if lab is not None else load_config())
     stream = stream or cfg.stream_name
@@ -511,6 +519,7 @@ def start_producer(names: Sequence[str] | str = (DEFAULT_NAME,), rate: float = 1
     names = [names] if isinstance(names, str) else list(names)
     validate_args(names, rate, count, duration)
     lab = get_session(session)
+    check_not_restarted(lab, NB_MONITOR)
     mark = lab.mark()
     cfg = lab.config
     current = producer_status(config=cfg)

@@ -18,6 +18,7 @@ import base64
 import contextlib
 import os
 import re
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -257,6 +258,7 @@ def isolated_env(window_seconds: int = 3) -> Iterator[dict[str, str]]:
         cfg = load_config()
         stop_lab_processes(cfg)
         server.stop(cfg)
+        shutil.rmtree(home, ignore_errors=True)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -319,7 +321,9 @@ def run_lab(notebooks_dir: Path, out_dir: Path | None = None, *,
             plots = [Path(f"plot{i}") for i in range(_count_pngs(nb))]
         result = NotebookRun(path.stem, seconds, plots)
         run.notebooks.append(result)
-        run.verdict = verdict_of(nb) or run.verdict
+        if run.verdict is None:  # 05_query's; 07 reconciles its deliberate losses too
+            found = verdict_of(nb)
+            run.verdict = f"{path.stem}: {found}" if found else None
         if progress:
             bar.write(result.line())
         else:

@@ -140,9 +140,23 @@ def _restarted(lab: LabSession) -> bool:
 
 
 def _restart_message(step: str) -> str:
+    which = f"{NB_STREAM}" if step == NB_STREAM else f"the notebooks from {NB_STREAM} up to {step}"
     return (f"The local cloud was restarted since this notebook connected to it, and a new "
-            f"local cloud starts empty. Restart the kernel and run the notebooks again from "
-            f"{NB_STREAM} up to {step}.")
+            f"local cloud starts empty. Restart the kernel and run {which} again.")
+
+
+def check_not_restarted(lab: LabSession, step: str) -> None:
+    """Raise PrerequisiteError when the session's local cloud was replaced by a new, empty one.
+
+    Without this a creating step would quietly succeed in the new local cloud while the rest
+    of the lab is gone, and the student would only learn it steps later.
+
+    Example
+    -------
+    >>> check_not_restarted(get_session(), "01_create_table")   # doctest: +SKIP
+    """
+    if _restarted(lab):
+        raise PrerequisiteError(_restart_message(step))
 
 
 def translate(exc: Exception, lab: LabSession, step: str, mark: int) -> WildRydesError | None:
@@ -216,6 +230,7 @@ def lab_step(step: str) -> Callable[[F], F]:
         def wrapper(*args: Any, session: LabSession | None = None, **kwargs: Any) -> Any:
             lab = get_session(session)
             mark = lab.mark()
+            check_not_restarted(lab, step)
             try:
                 result = fn(*args, session=lab, **kwargs)
             except PrerequisiteError:

@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import PrerequisiteError, WildRydesError
 from .session import LabSession
-from .steps import NB_STREAM, StepResult, error_code, lab_step
+from .steps import NB_STREAM, StepResult, error_code, lab_step, mask_arn
 from .waiting import poll_until
 
 STREAM_TIMEOUT_S = 120.0
@@ -63,7 +63,7 @@ def create_stream(shard_count: int = 1, *, session: LabSession | None = None) ->
         shards = summary.get("OpenShardCount", shard_count)
         return StepResult(NB_STREAM, "already exists",
                           f"Stream {name} already exists with {shards} shard(s); reusing it.",
-                          {"stream": name, "shards": shards, "arn": summary["StreamARN"]})
+                          {"stream": name, "shards": shards, "arn": mask_arn(summary["StreamARN"])})
     try:
         session.client("kinesis").create_stream(StreamName=name, ShardCount=shard_count)
     except Exception as exc:
@@ -72,7 +72,8 @@ def create_stream(shard_count: int = 1, *, session: LabSession | None = None) ->
     summary = _wait_active(session, name)
     return StepResult(NB_STREAM, "created",
                       f"Created stream {name} with {shard_count} shard(s).",
-                      {"stream": name, "shards": shard_count, "arn": summary["StreamARN"]})
+                      {"stream": name, "shards": shard_count,
+                       "arn": mask_arn(summary["StreamARN"])})
 
 
 def _missing_stream(name: str) -> PrerequisiteError:

@@ -72,5 +72,6 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if args.out is not None:
         print(f"executed notebooks and plots written to {args.out}")
-    print(result.verdict or "Reconciliation: no verdict found (did 05_query run?)")
+    print(f"reconciliation in {result.verdict}" if result.verdict else
+          "reconciliation: no verdict found in the outputs (did 05_query run?)")
     return 0
