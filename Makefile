@@ -23,8 +23,10 @@ lab: install
 
 test: install
 	bash tools/install_browser.sh
-	$(BIN)/ruff check wildrydes_helpers lambda tests benchmarks
+	$(BIN)/ruff check wildrydes_helpers lambda tests benchmarks tools
+	$(BIN)/python -m pytest -q --doctest-modules wildrydes_helpers lambda
 	$(BIN)/python -m pytest -q tests
+	$(BIN)/python tools/run_nbval.py
 
 test-fast: install
 	$(BIN)/python -m pytest -q tests -m "not browser" -x
@@ -33,7 +35,7 @@ bench: install
 	$(BIN)/python -m benchmarks
 
 lint: install
-	$(BIN)/ruff check wildrydes_helpers lambda tests benchmarks
+	$(BIN)/ruff check wildrydes_helpers lambda tests benchmarks tools
 
 clean-local:
 	-$(BIN)/wildrydes local stop

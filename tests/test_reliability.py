@@ -31,7 +31,7 @@ from helpers_kit import prefixed
 import wildrydes_helpers as wr
 from wildrydes_helpers.faults_client import clear_faults, set_faults
 from wildrydes_helpers.function import build_zip, lambda_dir
-from wildrydes_helpers.ledger import Ledger, window_start
+from wildrydes_helpers.ledger import Ledger
 from wildrydes_helpers.session import LabSession
 
 ERROR_SEED = 215  # 10% errors: 3 of the first 8 draws fail, never 3 in a row in 1500
@@ -172,6 +172,22 @@ def failure_messages(s: LabSession, expect: int, timeout: float = 20.0) -> list[
     return got
 
 
+def batch_items_frame(items: list[dict[str, Any]]) -> pd.DataFrame:
+    """The bigstate variant's per-batch items, summed per unicorn and window as the lab's rows."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in items:
+        if item["name"] == "__final__":
+            continue
+        window = str(item["windowStart"]).split("#", 1)[0]
+        row = rows.setdefault((item["name"], window), {"distance": Decimal(0), "records": 0})
+        row["distance"] += item["distance"]
+        row["records"] += int(item["records"])
+    return pd.DataFrame([{"name": n, "windowStart": pd.Timestamp(w),
+                          "distance": float(r["distance"]), "records": r["records"]}
+                         for (n, w), r in rows.items()],
+                        columns=["name", "windowStart", "distance", "records"])
+
+
 def finish(s: LabSession) -> None:
     clear_faults(session=s)
     wr.clean_up(stop_producer=False, session=s)
@@ -294,34 +310,25 @@ def test_a_state_over_1_mb_ends_the_window_early_and_loses_nothing(lab, tmp_path
     ledger = produce(s, tmp_path, ["Shadowfax", "Rocinante"], count=12)
     table = s.boto.resource("dynamodb", region_name=s.config.region,
                             endpoint_url=s.endpoint).Table(s.config.table_name)
-    windows = {window_start(u.last_arrival, s.config.window_seconds)
-               for u in ledger.unicorns.values()}
     deadline = time.monotonic() + 40
-    while time.monotonic() < deadline:
+    while True:
         items = table.scan()["Items"]
-        finals = {i["windowStart"] for i in items if i["name"] == "__final__"}
-        if max(windows) in finals:
+        result = wr.reconcile(ledger, batch_items_frame(items))
+        batch_windows = {str(i["windowStart"]).split("#", 1)[0] for i in items
+                         if i["name"] != "__final__"}
+        final_windows = {i["windowStart"] for i in items if i["name"] == "__final__"}
+        if (result.exact and batch_windows <= final_windows) or time.monotonic() > deadline:
             break
         time.sleep(0.3)
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for item in items:
-        if item["name"] == "__final__":
-            continue
-        window = str(item["windowStart"]).split("#", 1)[0]
-        row = rows.setdefault((item["name"], window), {"distance": Decimal(0), "records": 0})
-        row["distance"] += item["distance"]
-        row["records"] += int(item["records"])
-    frame = pd.DataFrame([{"name": n, "windowStart": pd.Timestamp(w), "distance":
-                           float(r["distance"]), "records": r["records"]}
-                          for (n, w), r in rows.items()])
-    result = wr.reconcile(ledger, frame)
     print("\n" + result.summary())
     assert result.exact, repr(result)
+    assert batch_windows == final_windows  # every window that got records was closed
 
     found = traces(s)
     finals = [t for t in found if t["final"]]
     assert finals and all(t["early"] for t in finals)  # every window's state went over 1 MB
     assert len({t["window"] for t in finals}) == len(finals)  # one final per window
     final_items = [i for i in items if i["name"] == "__final__"]
+    assert final_items
     assert all(i["early"] and i["stateKeys"] == "[]" for i in final_items)  # state restarted
     finish(s)

@@ -136,6 +136,21 @@ def _delete_log_group(lab: LabSession, deleted: list[str]) -> None:
             raise
 
 
+def _archive_ledger(lab: LabSession, deleted: list[str]) -> None:
+    # The ledger describes records of a table that no longer exists. Keep it (nothing is
+    # lost) but out of the way, so a later 05_query runs a fresh producer instead of waiting
+    # for records that can never arrive.
+    from .ledger import default_ledger_path
+
+    path = default_ledger_path(lab.config)
+    if not path.exists():
+        return
+    archive = path.parent / "ledgers"
+    archive.mkdir(parents=True, exist_ok=True)
+    path.replace(archive / f"{path.stem}-{int(path.stat().st_mtime)}{path.suffix}")
+    deleted.append("producer ledger (archived)")
+
+
 @lab_step(NB_CLEANUP)
 def clean_up(stop_producer: bool = True, *,
              session: LabSession | None = None) -> StepResult:
@@ -154,7 +169,8 @@ def clean_up(stop_producer: bool = True, *,
     if stop_producer and producer.stop_producer(config=session.config).status == "stopped":
         deleted.append("producer (stopped)")
     steps: list[Any] = [_delete_trigger_and_function, _delete_role, _delete_policy,
-                        _delete_table, _delete_stream, _delete_queue, _delete_log_group]
+                        _delete_table, _delete_stream, _delete_queue, _delete_log_group,
+                        _archive_ledger]
     for step in steps:
         step(session, deleted)
     if not deleted:

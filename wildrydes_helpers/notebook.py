@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Sequence
@@ -25,21 +24,9 @@ from typing import Any
 
 from .config import TRIGGER_BATCH_SIZE, TRIGGER_STARTING_POSITION, Config, load_config
 from .errors import WildRydesError
-from .session import LabSession, get_session, mask_account
+from .session import LabSession, get_session, mask_accounts
 
-_ACCOUNT_ID = re.compile(r"(?<![0-9-])[0-9]{12}(?![0-9])")  # not a shard id's digits
 MAX_VALUE_CHARS = 160
-
-
-def mask_accounts(text: str) -> str:
-    """Replace every 12-digit number (an AWS account id) by its masked form.
-
-    Example
-    -------
-    >>> mask_accounts("arn:aws:iam::123456789012:role/r")
-    'arn:aws:iam::********9012:role/r'
-    """
-    return _ACCOUNT_ID.sub(lambda m: mask_account(m.group(0)), text)
 
 
 def _shorten(text: str, limit: int = MAX_VALUE_CHARS) -> str:

@@ -15,6 +15,7 @@ Example
 from __future__ import annotations
 
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,20 @@ def mask_account(account_id: str) -> str:
     '********9012'
     """
     return "*" * max(len(account_id) - 4, 0) + account_id[-4:]
+
+
+_ACCOUNT_ID = re.compile(r"(?<![0-9-])[0-9]{12}(?![0-9])")  # not a shard id's digits
+
+
+def mask_accounts(text: str) -> str:
+    """Replace every 12-digit number (an AWS account id) by its masked form.
+
+    Example
+    -------
+    >>> mask_accounts("arn:aws:iam::123456789012:role/r")
+    'arn:aws:iam::********9012:role/r'
+    """
+    return _ACCOUNT_ID.sub(lambda m: mask_account(m.group(0)), text)
 
 
 @dataclass

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import botocore.exceptions
 
 from .errors import CredentialsError, LocalCloudError, PrerequisiteError, WildRydesError
-from .session import CallRecord, LabSession, get_session, mask_account
+from .session import CallRecord, LabSession, get_session, mask_account, mask_accounts
 
 # The notebook that creates each kind of resource, so a missing one names its step.
 NB_STREAM = "00_introduction"
@@ -81,7 +81,7 @@ class StepResult:
     def __repr__(self) -> str:
         lines = [f"{self.step}: {self.status}. {self.message}"]
         lines += [f"  {key}: {value}" for key, value in self.details.items()]
-        return "\n".join(lines)
+        return mask_accounts("\n".join(lines))
 
     def _repr_html_(self) -> str:
         rows = "".join(
@@ -89,8 +89,9 @@ class StepResult:
             f"<td style='text-align:left'>{html.escape(str(v))}</td></tr>"
             for k, v in self.details.items()
         )
-        return (f"<p><b>{html.escape(self.step)}</b>: {html.escape(self.status)}. "
-                f"{html.escape(self.message)}</p>" + (f"<table>{rows}</table>" if rows else ""))
+        return mask_accounts(
+            f"<p><b>{html.escape(self.step)}</b>: {html.escape(self.status)}. "
+            f"{html.escape(self.message)}</p>" + (f"<table>{rows}</table>" if rows else ""))
 
     def show_calls(self) -> str:
         """The boto3 calls of this step, one a line (what a notebook prints "under the hood").
@@ -100,7 +101,7 @@ class StepResult:
         >>> print(StepResult("x", "created", "").show_calls())
         (no AWS calls)
         """
-        return "\n".join(str(c) for c in self.calls) or "(no AWS calls)"
+        return mask_accounts("\n".join(str(c) for c in self.calls)) or "(no AWS calls)"
 
 
 def mask_arn(arn: str) -> str:

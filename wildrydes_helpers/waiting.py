@@ -128,10 +128,16 @@ def wait_for_windows(expected: dict[str, int] | None = None, timeout: float | No
 
     assert session is not None
     led: Ledger | None = None
+    ledger_path: Path | None = None
     if isinstance(ledger, Ledger):
         led = ledger
     elif expected is None or ledger is not None:
-        led = read_ledger(Path(ledger) if ledger else default_ledger_path(session.config))
+        ledger_path = Path(ledger) if ledger else default_ledger_path(session.config)
+        led = read_ledger(ledger_path)
+    # While the producer still runs, its ledger grows: keep re-reading it, or the wait would
+    # end as soon as the records sent so far are in, before the last windows are written.
+    follow = expected is None and ledger_path is not None and led is not None \
+        and not led.finished
     if expected is None:
         assert led is not None
         expected = {n: u.records for n, u in led.unicorns.items()}
@@ -143,6 +149,12 @@ def wait_for_windows(expected: dict[str, int] | None = None, timeout: float | No
     bar = tqdm(total=total, desc="records in the table", unit="rec", disable=not progress)
     try:
         while True:
+            if follow and ledger_path is not None:
+                led = read_ledger(ledger_path)
+                expected = {n: u.records for n, u in led.unicorns.items()}
+                follow = not led.finished
+                total = sum(expected.values())
+                bar.total = total
             found = table_totals(windows(session=session), led)
             done = sum(min(found.get(n, 0), e) for n, e in expected.items())
             bar.update(done - bar.n)
