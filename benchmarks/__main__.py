@@ -25,7 +25,8 @@ from wildrydes_helpers.local import server
 from .common import private_config, progress, targets_met
 
 # Run in this order; a module that is not there yet is left out.
-MODULES = ("bench_local_cloud", "bench_runtime", "bench_esm", "bench_classroom")
+MODULES = ("bench_local_cloud", "bench_runtime", "bench_esm", "bench_classroom",
+           "bench_notebooks")
 
 
 def _load(name: str) -> Any | None:
