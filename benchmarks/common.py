@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import statistics
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from wildrydes_helpers.config import Config, load_config
+from wildrydes_helpers.statefile import free_port
 
 HIGHER_SUFFIXES = ("_per_s", "_rps", "_throughput")
 
@@ -50,17 +50,6 @@ def median(values: Sequence[float]) -> float:
     return round(float(statistics.median(values)), 4)
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now.
-
-    Example
-    -------
-    >>> 1024 <= free_port() <= 65535
-    True
-    """
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def rss_mb(pid: int) -> float:

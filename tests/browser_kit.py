@@ -23,7 +23,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -32,6 +31,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from wildrydes_helpers.statefile import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = REPO / ".venv" / "bin"
@@ -64,17 +65,6 @@ class BrowserSetupError(RuntimeError):
     """The browser or JupyterLab could not be started; the message says what to do."""
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now.
-
-    Example
-    -------
-    >>> 1024 <= free_port() <= 65535
-    True
-    """
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def require_chromium(path: Path = CHROMIUM) -> Path:

@@ -7,23 +7,18 @@ is stopped at the end of the session by its recorded PID, so no test leaves a pr
 from __future__ import annotations
 
 import os
-import socket
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
+from wildrydes_helpers.statefile import free_port as free_port_now
 
 _HOME = Path(tempfile.mkdtemp(prefix="wildrydes-test-"))
 os.environ["WILDRYDES_HOME"] = str(_HOME)
-os.environ["WILDRYDES_LOCAL_PORT"] = str(_free_port())
+os.environ["WILDRYDES_LOCAL_PORT"] = str(free_port_now())
 os.environ["WILDRYDES_BACKEND"] = "local"
 os.environ.setdefault("WILDRYDES_WINDOW_SECONDS", "2")
 os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
@@ -39,17 +34,14 @@ os.environ["MPLBACKEND"] = "Agg"
 @pytest.fixture(scope="session", autouse=True)
 def _stop_everything_at_the_end() -> Iterator[None]:
     yield
+    from wildrydes_helpers import producer
     from wildrydes_helpers.config import load_config
     from wildrydes_helpers.local import server
 
     cfg = load_config()
-    try:
-        from wildrydes_helpers import producer
-
-        producer.stop_all_producers(cfg)
-    except (ImportError, AttributeError):
-        pass
+    producer.stop_all_producers(cfg)
     server.stop(cfg)
+    shutil.rmtree(_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -62,4 +54,4 @@ def lab():
 
 @pytest.fixture
 def free_port() -> int:
-    return _free_port()
+    return free_port_now()

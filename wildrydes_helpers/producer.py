@@ -43,6 +43,7 @@ from .config import Config, load_config
 from .errors import PrerequisiteError, WildRydesError
 from .ledger import Ledger, default_ledger_path, read_ledger, write_ledger
 from .session import LabSession, get_session
+from .statefile import read_state, write_state
 from .steps import (
     NB_MONITOR,
     NB_STREAM,
@@ -379,11 +380,7 @@ def state_path(cfg: Config) -> Path:
 
 
 def _read_state(cfg: Config) -> dict[str, Any] | None:
-    try:
-        data = json.loads(state_path(cfg).read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_state(state_path(cfg))
 
 
 def _cmdline(pid: int) -> str:
@@ -550,9 +547,7 @@ def start_producer(names: Sequence[str] | str = (DEFAULT_NAME,), rate: float = 1
     _children[proc.pid] = proc
     state = {"pid": proc.pid, "args": args, "ledger": str(ledger), "log": str(log_path),
              "started_at": time.time()}
-    tmp = state_path(cfg).with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=1))
-    tmp.replace(state_path(cfg))
+    write_state(state_path(cfg), state)
     # Wait until it has written its (empty) ledger, so status works at once and an early
     # failure is reported here rather than lost in a log file.
     deadline = time.monotonic() + 30.0

@@ -19,7 +19,6 @@ import contextlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -31,6 +30,7 @@ from typing import Any
 import nbformat
 
 from .errors import WildRydesError
+from .statefile import free_port
 
 KERNEL_NAME = "python3"
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
@@ -214,17 +214,6 @@ def verdict_of(nb: Any) -> str | None:
     return found
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now.
-
-    Example
-    -------
-    >>> 1024 <= free_port() <= 65535
-    True
-    """
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager

@@ -30,6 +30,7 @@ from typing import Any
 
 from ..config import Config
 from ..errors import LocalCloudError
+from ..statefile import read_state, write_state
 
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 30.0
@@ -67,11 +68,7 @@ def port_is_open(port: int) -> bool:
 
 
 def _read_state(cfg: Config) -> dict[str, Any] | None:
-    try:
-        data = json.loads(state_path(cfg).read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_state(state_path(cfg))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -233,9 +230,7 @@ def serve(cfg: Config, port: int | None = None) -> None:
     state = {"pid": os.getpid(), "port": cloud.port, "endpoint": cloud.endpoint,
              "boot_id": cloud.boot_id, "started_at": cloud.started_at,
              "log": str(log_path(cfg))}
-    tmp = state_path(cfg).with_suffix(".tmp")
-    tmp.write_text(json.dumps(state))
-    tmp.replace(state_path(cfg))
+    write_state(state_path(cfg), state)
     print(f"wildrydes local cloud listening on {cloud.endpoint} (pid {os.getpid()})", flush=True)
     try:
         while not stopping.wait(0.5):
