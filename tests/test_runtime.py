@@ -483,3 +483,32 @@ def test_workers_do_not_outlive_a_killed_local_cloud(tmp_path: Path, free_port: 
         with contextlib.suppress(ProcessLookupError):
             os.kill(server_pid, signal.SIGKILL)
         server.stop(cfg)
+
+
+class _StubWorker:
+    """Stands in for a worker process in pool bookkeeping tests."""
+
+    def __init__(self, spec: object) -> None:
+        self.spec, self.stopped, self.idle_since = spec, False, 0.0
+
+    def alive(self) -> bool:
+        return not self.stopped
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+def test_idle_workers_are_reclaimed_after_the_idle_limit() -> None:
+    from wildrydes_helpers.local.runtime import IDLE_LIMIT_S, _Pool
+
+    spec = object()
+    pool = _Pool()
+    pool.spec = spec
+    old, recent = _StubWorker(spec), _StubWorker(spec)
+    for worker, released_at in ((old, 0.0), (recent, 100.0)):
+        pool.add(worker)  # type: ignore[arg-type]
+        pool.release(worker, healthy=True, now=released_at)  # type: ignore[arg-type]
+    assert pool.reap(now=IDLE_LIMIT_S + 50.0) == 1
+    assert old.stopped and not recent.stopped
+    assert pool.idle == [recent] and pool.workers == {recent}
+    assert pool.take(spec) is recent  # the survivor still serves

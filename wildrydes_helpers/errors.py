@@ -14,6 +14,11 @@ from __future__ import annotations
 class WildRydesError(Exception):
     """Base class: the message says what went wrong and what to do."""
 
+    def _render_traceback_(self) -> list[str]:
+        # IPython's hook: in a notebook the student sees this one message, not a stack trace
+        # through the helpers' internals.
+        return [f"\x1b[1;31m{type(self).__name__}\x1b[0m: {self}"]
+
 
 class ConfigError(WildRydesError, ValueError):
     """An environment setting has a value the lab cannot use."""

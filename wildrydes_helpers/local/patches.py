@@ -6,6 +6,7 @@ listed in DESIGN.md ("moto, with these known traps").
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -39,4 +40,29 @@ def apply_patches() -> None:
         return None
 
     LambdaBackend.send_kinesis_message = _no_per_record_trigger  # type: ignore[method-assign]
+    _fast_dynamodb_reads()
     _applied = True
+
+
+# Read results that are already plain DynamoDB JSON (moto's DynamoResult) and can be sent as
+# they are. moto's generic response serializer walks the API model for every attribute of
+# every item (about 0.9 ms an item): a Scan of 600 items held the local cloud for 0.4 s.
+_FAST_READS = frozenset({"Scan", "Query", "GetItem"})
+
+
+def _fast_dynamodb_reads() -> None:
+    from moto.dynamodb.responses import DynamoHandler, DynamoResult
+
+    generic = DynamoHandler.serialized
+
+    def serialized(self: Any, action_result: Any) -> Any:
+        if isinstance(action_result, DynamoResult) and self._get_action() in _FAST_READS:
+            try:
+                body = json.dumps(action_result.result, separators=(",", ":"))
+            except (TypeError, ValueError):
+                return generic(self, action_result)
+            headers = {"Content-Type": "application/x-amz-json-1.0", **self.response_headers}
+            return 200, headers, body
+        return generic(self, action_result)
+
+    DynamoHandler.serialized = serialized  # type: ignore[method-assign]

@@ -46,6 +46,10 @@ LOG_TAIL_BYTES = 4096
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the init phase of an on-demand environment
 MAX_LOG_EVENTS = 10_000  # per invocation: a runaway print loop must not exhaust the server
 STOP_WAIT_S = 2.0
+# Like Lambda, an execution environment that has had nothing to do for a while is reclaimed,
+# so a laptop's memory goes back to the student after a burst (each worker holds ~15-50 MB).
+IDLE_LIMIT_S = 120.0
+REAP_EVERY_S = 10.0
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 # What a worker keeps of the server's environment: only what Python itself needs.
 KEPT_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "PYTHONPATH", "TMPDIR",
@@ -285,6 +289,7 @@ class _Worker:
         self.init_ms: float | None = None  # set until the first invocation has reported it
         self.init_events: list[tuple[int, str]] = []
         self._stopped = False
+        self.idle_since = time.monotonic()
 
     def alive(self) -> bool:
         return not self._stopped and self.proc.poll() is None
@@ -414,13 +419,24 @@ class _Pool:
             self.workers.add(worker)
             return True
 
-    def release(self, worker: _Worker, healthy: bool) -> None:
+    def release(self, worker: _Worker, healthy: bool, now: float | None = None) -> None:
         with self.lock:
             if healthy and not self.closed and worker.spec == self.spec and worker.alive():
+                worker.idle_since = time.monotonic() if now is None else now
                 self.idle.append(worker)
                 return
             self.workers.discard(worker)
         worker.stop()
+
+    def reap(self, now: float, limit: float = IDLE_LIMIT_S) -> int:
+        """Stop the idle workers that have waited longer than ``limit``; how many stopped."""
+        with self.lock:
+            old = [w for w in self.idle if now - w.idle_since > limit]
+            self.idle = [w for w in self.idle if w not in old]
+            self.workers.difference_update(old)
+        for worker in old:
+            worker.stop()
+        return len(old)
 
     def close(self) -> None:
         with self.lock:
@@ -456,6 +472,24 @@ class FunctionRuntime:
         self._pools: dict[tuple[str, str, str], _Pool] = {}
         self._lock = threading.Lock()
         self._closed = False
+        self._stop_reaping = threading.Event()
+        threading.Thread(target=self._reap_forever, name="reaper", daemon=True).start()
+
+    def _reap_forever(self) -> None:
+        while not self._stop_reaping.wait(REAP_EVERY_S):
+            self.reap_idle(time.monotonic())
+
+    def reap_idle(self, now: float, limit: float = IDLE_LIMIT_S) -> int:
+        """Stop workers idle for more than ``limit`` seconds at ``now``; how many stopped.
+
+        Example
+        -------
+        >>> runtime.reap_idle(time.monotonic(), limit=0.0)  # doctest: +SKIP
+        1
+        """
+        with self._lock:
+            pools = list(self._pools.values())
+        return sum(pool.reap(now, limit) for pool in pools)
 
     # -- public API ---------------------------------------------------------------------
 
@@ -536,6 +570,7 @@ class FunctionRuntime:
         -------
         >>> runtime.shutdown()  # doctest: +SKIP
         """
+        self._stop_reaping.set()
         with self._lock:
             self._closed = True
             pools, self._pools = list(self._pools.values()), {}
