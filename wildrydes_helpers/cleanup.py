@@ -9,6 +9,8 @@ Example
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from .iam import managed_policy_arn
@@ -24,28 +26,29 @@ def _gone(exc: Exception) -> bool:
     return error_code(exc) in _GONE
 
 
+@contextlib.contextmanager
+def _unless_gone(*also: str) -> Iterator[None]:
+    """Run the block; a resource that is already gone (or in one of ``also``) is not an error."""
+    try:
+        yield
+    except Exception as exc:
+        if not (_gone(exc) or error_code(exc) in also):
+            raise
+
+
 def _delete_trigger_and_function(lab: LabSession, deleted: list[str]) -> None:
     lam = lab.client("lambda")
     name = lab.config.function_name
-    try:
+    mappings: list[dict[str, Any]] = []
+    with _unless_gone():
         mappings = lam.list_event_source_mappings(FunctionName=name)["EventSourceMappings"]
-    except Exception as exc:
-        if not _gone(exc):
-            raise
-        mappings = []
     for m in mappings:
-        try:
+        with _unless_gone():
             lam.delete_event_source_mapping(UUID=m["UUID"])
             deleted.append(f"trigger {m['UUID']}")
-        except Exception as exc:
-            if not _gone(exc):
-                raise
-    try:
+    with _unless_gone():
         lam.delete_function(FunctionName=name)
         deleted.append(f"function {name}")
-    except Exception as exc:
-        if not _gone(exc):
-            raise
 
 
 def _delete_role(lab: LabSession, deleted: list[str]) -> None:
@@ -105,35 +108,26 @@ def _delete_table(lab: LabSession, deleted: list[str]) -> None:
 def _delete_stream(lab: LabSession, deleted: list[str]) -> None:
     kinesis = lab.client("kinesis")
     name = lab.config.stream_name
-    try:
+    with _unless_gone("ResourceInUseException"):  # in use: already being deleted
         kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
         deleted.append(f"stream {name}")
-    except Exception as exc:
-        if not (_gone(exc) or error_code(exc) == "ResourceInUseException"):
-            raise
 
 
 def _delete_queue(lab: LabSession, deleted: list[str]) -> None:
     sqs = lab.client("sqs")
     name = lab.config.failure_queue_name
-    try:
+    with _unless_gone():
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
         sqs.delete_queue(QueueUrl=url)
         deleted.append(f"queue {name}")
-    except Exception as exc:
-        if not _gone(exc):
-            raise
 
 
 def _delete_log_group(lab: LabSession, deleted: list[str]) -> None:
     logs = lab.client("logs")
     name = lab.config.log_group_name
-    try:
+    with _unless_gone():
         logs.delete_log_group(logGroupName=name)
         deleted.append(f"log group {name}")
-    except Exception as exc:
-        if not _gone(exc):
-            raise
 
 
 def _archive_ledger(lab: LabSession, deleted: list[str]) -> None:
