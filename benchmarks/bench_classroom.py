@@ -34,6 +34,7 @@ from typing import Any
 from wildrydes_helpers.config import load_config
 from wildrydes_helpers.ledger import Ledger, read_ledger
 from wildrydes_helpers.local import server
+from wildrydes_helpers.producer import next_window_start
 from wildrydes_helpers.session import LabSession, get_session
 
 from .common import progress, rss_mb
@@ -159,7 +160,7 @@ def _start_producers(lab: LabSession, workdir: Path, duration: float) -> list[su
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "wildrydes_helpers", "produce", *names,
                  "--rate", str(RATE), "--duration", str(duration), "--seed", str(student),
-                 "--ledger", str(workdir / f"ledger-{student:02d}.json"), "--quiet"],
+                 "--ledger", str(workdir / f"ledger-{student:02d}.json"), "--quiet", "--align"],
                 env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True))
         finally:
@@ -208,7 +209,13 @@ def run(endpoint: str) -> dict[str, Any]:
     procs: list[subprocess.Popen] = []
     began = time.time()
     try:
-        procs = _start_producers(lab, workdir, duration=float(WINDOW_S * WINDOWS))
+        # Thirty Python processes starting at once take seconds of CPU on two cores; a real
+        # class has them on thirty laptops. So launch just after a window boundary and let
+        # every producer (--align) begin at the next one: three full windows, started together.
+        time.sleep(next_window_start(time.time(), WINDOW_S) - time.time() + 0.05)
+        # They stop half a window before the last window ends, so thirty interpreters shutting
+        # down at once do not land on the moment that window's final invocations run.
+        procs = _start_producers(lab, workdir, duration=WINDOW_S * (WINDOWS - 0.5))
         progress(f"classroom: {PRODUCERS} producers x {UNICORNS_EACH} unicorns started")
         for proc in procs:
             proc.wait(timeout=WINDOW_S * WINDOWS + 120)

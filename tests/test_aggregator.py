@@ -272,7 +272,7 @@ def test_table_is_created_once_per_warm_environment(monkeypatch: pytest.MonkeyPa
             made.append(name)
             return f"table:{name}"
 
-    monkeypatch.setattr(module.boto3, "resource", lambda service: FakeResource())
+    monkeypatch.setattr(module, "DYNAMODB", FakeResource())
     assert module._table("UnicornAggregation") == "table:UnicornAggregation"
     assert module._table("UnicornAggregation") == "table:UnicornAggregation"
     assert made == ["UnicornAggregation"]

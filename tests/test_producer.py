@@ -264,3 +264,27 @@ def test_background_producer_starts_reports_and_stops(lab):
     after = producer_status(session=lab)
     assert not after.running and after.finished  # the ledger was flushed on SIGTERM
     assert stop_producer(session=lab).status == "up to date"
+
+
+def test_align_starts_the_first_record_on_a_window_boundary(tmp_path):
+    kinesis = FakeKinesis()
+    clock = FakeClock(start=1_700_000_000.5)  # half a second into a 2 s window
+    sent_at: list[float] = []
+    original = kinesis._accept
+
+    def accept(data: bytes, key: str) -> dict:
+        sent_at.append(clock())
+        return original(data, key)
+
+    kinesis._accept = accept  # type: ignore[method-assign]
+    run_producer(["Shadowfax"], count=3, seed=1, kinesis=kinesis, config=CFG, clock=clock,
+                 sleep=clock.sleep, ledger_path=tmp_path / "ledger.json", align=True)
+    assert sent_at[0] == 1_700_000_002.0  # the next multiple of the 2 s window
+    assert sent_at == [1_700_000_002.0, 1_700_000_003.0, 1_700_000_004.0]
+
+
+def test_next_window_start_is_the_following_boundary():
+    from wildrydes_helpers.producer import next_window_start
+
+    assert next_window_start(120.0, 60) == 180.0  # on a boundary: the next one
+    assert next_window_start(179.999, 60) == 180.0

@@ -278,7 +278,7 @@ def run_producer(names: Sequence[str] = (DEFAULT_NAME,), rate: float = 1.0,
                  config: Config | None = None, stop_event: threading.Event | None = None,
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep,
-                 max_attempts: int = MAX_ATTEMPTS) -> ProducerResult:
+                 max_attempts: int = MAX_ATTEMPTS, align: bool = False) -> ProducerResult:
     """Run the producer in this process until ``count`` records per unicorn or ``duration``.
 
     Parameters
@@ -291,6 +291,9 @@ def run_producer(names: Sequence[str] = (DEFAULT_NAME,), rate: float = 1.0,
         Makes every value reproducible; a random one is chosen (and reported) if omitted.
     kinesis : optional
         A Kinesis client to use instead of the session's (tests pass a fake one).
+    align : bool
+        Wait for the next window boundary before the first record, so the first window is a
+        full one (and producers started together begin together).
 
     Example
     -------
@@ -308,7 +311,7 @@ def run_producer(names: Sequence[str] = (DEFAULT_NAME,), rate: float = 1.0,
     stream = stream or cfg.stream_name
     try:
         return _run(names, rate, count, duration, seed, stream, ledger_path, progress, kinesis,
-                    cfg, stop_event, clock, sleep, max_attempts)
+                    cfg, stop_event, clock, sleep, max_attempts, align)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         better = translate(exc, lab, NB_MONITOR, 0) if lab is not None else None
         if better is None:
@@ -320,7 +323,7 @@ def _run(names: list[str], rate: float, count: int | None, duration: float | Non
          seed: int | None, stream: str, ledger_path: str | Path | None, progress: bool,
          kinesis: Any, cfg: Config, stop_event: threading.Event | None,
          clock: Callable[[], float], sleep: Callable[[float], None],
-         max_attempts: int) -> ProducerResult:
+         max_attempts: int, align: bool = False) -> ProducerResult:
     from tqdm.auto import tqdm
 
     _check_stream(kinesis, stream)
@@ -337,6 +340,10 @@ def _run(names: list[str], rate: float, count: int | None, duration: float | Non
                      clock, sleep, max_attempts)
     stop = stop_event or threading.Event()
     period = 1.0 / rate
+    if align:
+        boundary = next_window_start(clock(), cfg.window_seconds)
+        while not stop.is_set() and (wait := boundary - clock()) > 0:
+            sleep(min(wait, 0.25))
     bar = tqdm(total=count * len(names), desc=f"records to {stream}", unit="rec",
                disable=not progress)
     started = clock()
@@ -367,6 +374,17 @@ def _run(names: list[str], rate: float, count: int | None, duration: float | Non
         sent={n: ledger.unicorns[n].records if n in ledger.unicorns else 0 for n in names},
         failed=sender.failed, retries=sender.retries, elapsed_s=clock() - started,
         interrupted=interrupted, ledger_path=str(path), seed=seed, stream=stream)
+
+
+def next_window_start(now: float, window_seconds: int) -> float:
+    """The start of the next tumbling window after ``now`` (windows are aligned to the epoch).
+
+    Example
+    -------
+    >>> next_window_start(125.0, 60)
+    180.0
+    """
+    return (math.floor(now / window_seconds) + 1) * float(window_seconds)
 
 
 # --- the producer as a process of its own ------------------------------------------------

@@ -67,6 +67,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=_seed, help="makes every value reproducible")
     parser.add_argument("--ledger", help="where to keep the ledger (default <home>/ledger.json)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--align", action="store_true",
+                        help="start at the next window boundary, so the first window is full")
     parser.set_defaults(func=run)
 
 
@@ -81,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
             names=args.name or [DEFAULT_NAME], rate=args.rate, count=args.count,
             duration=args.duration, seed=args.seed, stream=args.stream,
             ledger_path=args.ledger, progress=not args.quiet, config=load_config(),
-            stop_event=stop)
+            stop_event=stop, align=args.align)
     finally:
         signal.signal(signal.SIGTERM, previous)
     print(repr(result), file=sys.stderr if args.quiet else sys.stdout, flush=True)
