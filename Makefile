@@ -24,7 +24,7 @@ lab: install
 test: install
 	bash tools/install_browser.sh
 	$(BIN)/ruff check wildrydes_helpers lambda tests benchmarks tools
-	$(BIN)/python -m pytest -q --doctest-modules wildrydes_helpers lambda
+	AWS_DEFAULT_REGION=us-east-1 $(BIN)/python -m pytest -q --doctest-modules wildrydes_helpers lambda
 	$(BIN)/python -m pytest -q tests
 	$(BIN)/python tools/run_nbval.py
 
