@@ -213,9 +213,9 @@ def run(endpoint: str) -> dict[str, Any]:
         # class has them on thirty laptops. So launch just after a window boundary and let
         # every producer (--align) begin at the next one: three full windows, started together.
         time.sleep(next_window_start(time.time(), WINDOW_S) - time.time() + 0.05)
-        # They stop half a window before the last window ends, so thirty interpreters shutting
-        # down at once do not land on the moment that window's final invocations run.
-        procs = _start_producers(lab, workdir, duration=WINDOW_S * (WINDOWS - 0.5))
+        # Three full windows, then half a window more, so thirty interpreters shutting down at
+        # once do not land on the moment the last full window's final invocations run.
+        procs = _start_producers(lab, workdir, duration=WINDOW_S * (WINDOWS + 0.5))
         progress(f"classroom: {PRODUCERS} producers x {UNICORNS_EACH} unicorns started")
         for proc in procs:
             proc.wait(timeout=WINDOW_S * WINDOWS + 120)
