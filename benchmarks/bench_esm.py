@@ -16,7 +16,6 @@ Example
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import statistics
@@ -24,14 +23,10 @@ import tempfile
 import threading
 import time
 import uuid
-import zipfile
 from pathlib import Path
 from typing import Any
 
-import boto3
-import botocore.config
-
-from .common import progress
+from .common import lambda_role, local_client, progress, zip_source
 
 REGION = "us-east-1"
 RECORDS = 50_000
@@ -69,35 +64,18 @@ def handler(event, context):
 '''
 
 
-def _client(service: str, endpoint: str) -> Any:
-    return boto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION,
-    ).client(service, endpoint_url=endpoint, config=botocore.config.Config(
-        retries={"max_attempts": 2}, connect_timeout=2, read_timeout=60))
-
-
-def _zip(source: str) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
-        archive.writestr("index.py", source)
-    return buf.getvalue()
-
 
 def _function(endpoint: str, source: str, env: dict[str, str]) -> str:
-    iam = _client("iam", endpoint)
-    doc = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-        "Action": "sts:AssumeRole"}]}
     name = f"bench-esm-{uuid.uuid4().hex[:8]}"
-    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(doc))["Role"]
-    _client("lambda", endpoint).create_function(
-        FunctionName=name, Runtime="python3.11", Role=role["Arn"], Handler="index.handler",
-        Code={"ZipFile": _zip(source)}, Timeout=30, Environment={"Variables": env})
+    role = lambda_role(endpoint, "bench-esm")
+    local_client("lambda", endpoint).create_function(
+        FunctionName=name, Runtime="python3.11", Role=role, Handler="index.handler",
+        Code={"ZipFile": zip_source(source)}, Timeout=30, Environment={"Variables": env})
     return name
 
 
 def _stream(endpoint: str) -> tuple[str, str]:
-    kinesis = _client("kinesis", endpoint)
+    kinesis = local_client("kinesis", endpoint)
     name = f"bench-esm-{uuid.uuid4().hex[:8]}"
     kinesis.create_stream(StreamName=name, ShardCount=1)
     arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"][
@@ -114,7 +92,7 @@ def _counted(path: Path) -> int:
 
 def throughput(endpoint: str) -> dict[str, float]:
     """GetRecords loop vs. event source mapping on the same 50,000 records."""
-    kinesis = _client("kinesis", endpoint)
+    kinesis = local_client("kinesis", endpoint)
     stream, arn = _stream(endpoint)
     payload = json.dumps({"Name": "Shadowfax", "Distance": 30.1, "MagicPoints": 150}).encode()
     for start in range(0, RECORDS, PUT_BATCH):
@@ -136,7 +114,7 @@ def throughput(endpoint: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-esm-") as tmp:
         count_file = Path(tmp) / "count.txt"
         function = _function(endpoint, COUNTER, {"COUNT_FILE": str(count_file)})
-        lam = _client("lambda", endpoint)
+        lam = local_client("lambda", endpoint)
         _warm(lam, function, count_file)
         began = time.perf_counter()
         mapping = lam.create_event_source_mapping(
@@ -166,7 +144,7 @@ def _warm(lam: Any, function: str, count_file: Path) -> None:
 
 def final_latency(endpoint: str) -> dict[str, float]:
     """window.end -> DynamoDB item readable, over ``LATENCY_WINDOWS`` one-second windows."""
-    ddb = _client("dynamodb", endpoint)
+    ddb = local_client("dynamodb", endpoint)
     table = f"bench-esm-{uuid.uuid4().hex[:8]}"
     ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
                      AttributeDefinitions=[{"AttributeName": "name", "AttributeType": "S"},
@@ -176,14 +154,14 @@ def final_latency(endpoint: str) -> dict[str, float]:
                                 {"AttributeName": "windowStart", "KeyType": "RANGE"}])
     stream, arn = _stream(endpoint)
     function = _function(endpoint, FINAL_WRITER, {"TABLE_NAME": table})
-    lam = _client("lambda", endpoint)
+    lam = local_client("lambda", endpoint)
     mapping = lam.create_event_source_mapping(
         FunctionName=function, EventSourceArn=arn, StartingPosition="LATEST", BatchSize=100,
         TumblingWindowInSeconds=1)["UUID"]
     stop = threading.Event()
 
     def produce() -> None:
-        kinesis = _client("kinesis", endpoint)
+        kinesis = local_client("kinesis", endpoint)
         while not stop.is_set():
             kinesis.put_record(StreamName=stream, Data=b'{"Distance": 30}', PartitionKey="b")
             stop.wait(1.0 / PRODUCER_RATE)

@@ -14,25 +14,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import boto3
-import botocore.config
-
 from wildrydes_helpers.config import Config
 from wildrydes_helpers.local import server
 
-from .common import median, private_config, progress, rss_mb, wait_until
+from .common import local_client, median, private_config, progress, rss_mb, wait_until
 
 STARTS = 5
 IDLE_S = 3.0
 TARGETS = {"local_cloud_start_s": 1.5, "local_cloud_rss_mb": 150.0}
 HIGHER_IS_BETTER: set[str] = set()
 
-
-def _client(service: str, endpoint: str, region: str) -> Any:
-    return boto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region,
-    ).client(service, endpoint_url=endpoint, config=botocore.config.Config(
-        retries={"max_attempts": 1}, connect_timeout=1, read_timeout=10))
 
 
 def time_one_start(cfg: Config) -> float:
@@ -45,7 +36,7 @@ def time_one_start(cfg: Config) -> float:
     0.8
     """
     # The client is built before the clock starts: its cost is the caller's, not the cloud's.
-    client = _client("dynamodb", cfg.local_endpoint, cfg.region)
+    client = local_client("dynamodb", cfg.local_endpoint, cfg.region)
     began = time.perf_counter()
     server.start(cfg)
     wait_until(lambda: "TableNames" in client.list_tables(), timeout_s=30)
@@ -53,12 +44,12 @@ def time_one_start(cfg: Config) -> float:
 
 
 def _touch_every_service(endpoint: str, region: str) -> None:
-    _client("iam", endpoint, region).list_policies(Scope="AWS", MaxItems=1)
-    _client("kinesis", endpoint, region).list_streams()
-    _client("lambda", endpoint, region).list_functions()
-    _client("logs", endpoint, region).describe_log_groups()
-    _client("sqs", endpoint, region).list_queues()
-    _client("sts", endpoint, region).get_caller_identity()
+    local_client("iam", endpoint, region).list_policies(Scope="AWS", MaxItems=1)
+    local_client("kinesis", endpoint, region).list_streams()
+    local_client("lambda", endpoint, region).list_functions()
+    local_client("logs", endpoint, region).describe_log_groups()
+    local_client("sqs", endpoint, region).list_queues()
+    local_client("sts", endpoint, region).get_caller_identity()
 
 
 def run(endpoint: str | None = None) -> dict[str, Any]:

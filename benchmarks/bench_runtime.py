@@ -12,18 +12,12 @@ Example
 
 from __future__ import annotations
 
-import io
-import json
 import statistics
 import time
 import uuid
-import zipfile
 from typing import Any
 
-import boto3
-import botocore.config
-
-from .common import progress
+from .common import lambda_role, local_client, progress, zip_source
 
 WARM_CALLS = 200
 WARM_UP_CALLS = 20
@@ -34,33 +28,11 @@ HIGHER_IS_BETTER: set[str] = set()
 NO_OP = "def handler(event, context):\n    return None\n"
 
 
-def _client(service: str, endpoint: str) -> Any:
-    return boto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION,
-    ).client(service, endpoint_url=endpoint, config=botocore.config.Config(
-        retries={"max_attempts": 1}, connect_timeout=2, read_timeout=30))
-
-
-def _zip(source: str) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
-        archive.writestr("index.py", source)
-    return buf.getvalue()
-
-
-def _role(endpoint: str) -> str:
-    iam = _client("iam", endpoint)
-    doc = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-        "Action": "sts:AssumeRole"}]}
-    name = f"bench-runtime-{uuid.uuid4().hex[:8]}"
-    return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(doc))["Role"]["Arn"]
-
 
 def _create(lam: Any, role: str) -> str:
     name = f"bench-noop-{uuid.uuid4().hex[:8]}"
     lam.create_function(FunctionName=name, Runtime="python3.12", Role=role,
-                        Handler="index.handler", Code={"ZipFile": _zip(NO_OP)})
+                        Handler="index.handler", Code={"ZipFile": zip_source(NO_OP)})
     return name
 
 
@@ -82,8 +54,8 @@ def run(endpoint: str) -> dict[str, Any]:
     >>> run("http://127.0.0.1:4599")["worker_cold_start_ms"] < 300   # doctest: +SKIP
     True
     """
-    lam = _client("lambda", endpoint)
-    role = _role(endpoint)
+    lam = local_client("lambda", endpoint)
+    role = lambda_role(endpoint, "bench-runtime")
     created: list[str] = []
     try:
         cold = []

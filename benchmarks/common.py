@@ -13,17 +13,25 @@ Example
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+import uuid
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import boto3
+import botocore.config
+
 from wildrydes_helpers.config import Config, load_config
+from wildrydes_helpers.iam import TRUST_POLICY
 from wildrydes_helpers.statefile import free_port
 
 HIGHER_SUFFIXES = ("_per_s", "_rps", "_throughput")
@@ -124,3 +132,45 @@ def targets_met(figures: dict[str, Any], higher_is_better: set[str]) -> dict[str
         higher = name in higher_is_better or name.endswith(HIGHER_SUFFIXES)
         met[name] = bool(value >= target) if higher else bool(value <= target)
     return met
+
+
+def local_client(service: str, endpoint: str, region: str = "us-east-1", *,
+                 attempts: int = 1, read_timeout: float = 30.0) -> Any:
+    """A boto3 client for the benchmark's local cloud, with its dummy credentials.
+
+    Example
+    -------
+    >>> local_client("dynamodb", "http://127.0.0.1:4599").meta.region_name
+    'us-east-1'
+    """
+    return boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region,
+    ).client(service, endpoint_url=endpoint, config=botocore.config.Config(
+        retries={"max_attempts": attempts}, connect_timeout=2, read_timeout=read_timeout))
+
+
+def zip_source(source: str, name: str = "index.py") -> bytes:
+    """A deployment package holding one module.
+
+    Example
+    -------
+    >>> zip_source("def handler(e, c):\n    return e\n")[:2]
+    b'PK'
+    """
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr(name, source)
+    return buf.getvalue()
+
+
+def lambda_role(endpoint: str, prefix: str) -> str:
+    """Create a role Lambda may assume (the lab's trust policy); return its ARN.
+
+    Example
+    -------
+    >>> lambda_role("http://127.0.0.1:4599", "bench")  # doctest: +SKIP
+    'arn:aws:iam::123456789012:role/bench-1a2b3c4d'
+    """
+    return local_client("iam", endpoint).create_role(
+        RoleName=f"{prefix}-{uuid.uuid4().hex[:8]}",
+        AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))["Role"]["Arn"]

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from wildrydes_helpers.iam import TRUST_POLICY
+
 T = TypeVar("T")
 
 RECORDER_SOURCE = '''
@@ -69,11 +71,8 @@ def ensure_role(lab: Any, name: str = "esm-test-role") -> str:
     try:
         return iam.get_role(RoleName=name)["Role"]["Arn"]
     except iam.exceptions.NoSuchEntityException:
-        trust = {"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole"}]}
         return iam.create_role(RoleName=name,
-                               AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+                               AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))["Role"]["Arn"]
 
 
 def make_function(lab: Any, name: str, env: dict[str, str], source: str = RECORDER_SOURCE,

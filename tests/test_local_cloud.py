@@ -6,7 +6,6 @@ run's shared cloud is never disturbed; the API tests use the shared one (``lab``
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -15,14 +14,15 @@ import subprocess
 import sys
 import time
 import uuid
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import botocore.exceptions
 import pytest
+from esm_testkit import zip_source
 
 from wildrydes_helpers.config import load_config
+from wildrydes_helpers.iam import TRUST_POLICY
 from wildrydes_helpers.local import server
 
 LOCALHOST_HEX = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it
@@ -157,26 +157,18 @@ def test_werkzeug_does_not_log_requests(lab):
     assert not re.search(r'"(GET|POST|PUT|DELETE|HEAD) \S+ HTTP/1\.[01]" \d{3}', log)
 
 
-def _zip_of(source: str) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("index.py", source)
-    return buf.getvalue()
-
 
 def test_disabled_mapping_delivers_nothing_and_moto_trigger_is_unhooked(lab):
     suffix = uuid.uuid4().hex[:8]
     iam, fn, kinesis, logs = (lab.client(s) for s in ("iam", "lambda", "kinesis", "logs"))
     role_arn = iam.create_role(
         RoleName=f"test-unhook-{suffix}",
-        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole"}]}),
+        AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
     )["Role"]["Arn"]
     name = f"test-unhook-{suffix}"
     fn.create_function(FunctionName=name, Runtime="python3.11", Role=role_arn,
                        Handler="index.handler",
-                       Code={"ZipFile": _zip_of("def handler(e, c):\n    print('ran')\n")})
+                       Code={"ZipFile": zip_source("def handler(e, c):\n    print('ran')\n")})
     stream = f"test-unhook-{suffix}"
     kinesis.create_stream(StreamName=stream, ShardCount=1)
     stream_arn = kinesis.describe_stream_summary(

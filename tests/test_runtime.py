@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import io
 import json
 import os
 import re
@@ -18,14 +17,15 @@ import textwrap
 import threading
 import time
 import urllib.request
-import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import botocore.exceptions
 import pytest
+from esm_testkit import zip_source
 
+from wildrydes_helpers.iam import TRUST_POLICY
 from wildrydes_helpers.local.runtime import (
     exit_reason,
     log_stream_name,
@@ -72,10 +72,7 @@ PROBE = textwrap.dedent('''
 
 
 def make_zip(source: str, module: str = "index") -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
-        archive.writestr(f"{module}.py", source)
-    return buf.getvalue()
+    return zip_source(source, f"{module}.py")
 
 
 @pytest.fixture(scope="module")
@@ -84,11 +81,8 @@ def role_arn(lab: Any) -> str:
     try:
         return iam.get_role(RoleName=ROLE_NAME)["Role"]["Arn"]
     except iam.exceptions.NoSuchEntityException:
-        doc = {"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole"}]}
         return iam.create_role(RoleName=ROLE_NAME,
-                               AssumeRolePolicyDocument=json.dumps(doc))["Role"]["Arn"]
+                               AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))["Role"]["Arn"]
 
 
 @pytest.fixture
