@@ -23,9 +23,8 @@ from typing import Any
 
 import botocore.exceptions
 import pytest
-from esm_testkit import zip_source
+from esm_testkit import ensure_role, zip_source
 
-from wildrydes_helpers.iam import TRUST_POLICY
 from wildrydes_helpers.local.runtime import (
     exit_reason,
     log_stream_name,
@@ -77,12 +76,7 @@ def make_zip(source: str, module: str = "index") -> bytes:
 
 @pytest.fixture(scope="module")
 def role_arn(lab: Any) -> str:
-    iam = lab.client("iam")
-    try:
-        return iam.get_role(RoleName=ROLE_NAME)["Role"]["Arn"]
-    except iam.exceptions.NoSuchEntityException:
-        return iam.create_role(RoleName=ROLE_NAME,
-                               AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))["Role"]["Arn"]
+    return ensure_role(lab, ROLE_NAME)
 
 
 @pytest.fixture
