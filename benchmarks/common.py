@@ -32,7 +32,7 @@ import botocore.config
 
 from wildrydes_helpers.config import Config, load_config
 from wildrydes_helpers.iam import TRUST_POLICY
-from wildrydes_helpers.statefile import free_port
+from wildrydes_helpers.ports import free_port
 
 HIGHER_SUFFIXES = ("_per_s", "_rps", "_throughput")
 

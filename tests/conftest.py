@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from wildrydes_helpers.statefile import free_port as free_port_now
+from wildrydes_helpers.ports import free_port as free_port_now
 
 _HOME = Path(tempfile.mkdtemp(prefix="wildrydes-test-"))
 os.environ["WILDRYDES_HOME"] = str(_HOME)

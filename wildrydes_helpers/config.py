@@ -29,13 +29,19 @@ MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS = 1, 900
 DEFAULT_LOCAL_PORT = 4599
 DEFAULT_REGION = "us-east-1"
 
+# The local cloud's own account and credentials: moto's documented dummy values, never a
+# real account's. Every part of the lab that talks to the local cloud takes them from here.
+LOCAL_ACCOUNT_ID = "123456789012"
+LOCAL_ACCESS_KEY_ID = "testing"
+LOCAL_SECRET_ACCESS_KEY = "testing"
+LOCAL_SESSION_TOKEN = "testing"
+
 # The lab's resource names, as the original workshop text gives them.
 STREAM_NAME = "wildrydes"
 TABLE_NAME = "UnicornAggregation"
 TABLE_PARTITION_KEY = "name"
 TABLE_SORT_KEY = "windowStart"
 ROLE_NAME = "unicorn-aggregation-role"
-MANAGED_POLICY_NAME = "AWSLambdaKinesisExecutionRole"
 MANAGED_POLICY_ARN_SUFFIX = "policy/service-role/AWSLambdaKinesisExecutionRole"
 WRITE_POLICY_NAME = "unicorn-aggregation-ddb-write-policy"
 FUNCTION_NAME = "WildRydesAggregator"
@@ -113,11 +119,6 @@ class Config:
     @property
     def local_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.local_port}"
-
-    @property
-    def state_dir(self) -> Path:
-        """Where the local cloud and the producer keep pid files, logs and ledgers."""
-        return self.home
 
 
 def _int_setting(env: Mapping[str, str], var: str, default: int, lo: int, hi: int) -> int:

@@ -30,7 +30,7 @@ from typing import Any
 import nbformat
 
 from .errors import WildRydesError
-from .statefile import free_port
+from .ports import free_port
 
 KERNEL_NAME = "python3"
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"

@@ -1,4 +1,4 @@
-"""Small JSON state files (the local cloud's and the producer's pid files), and free ports.
+"""Small JSON state files: the local cloud's and the producer's pid files.
 
 Both are shared by processes that start one another, so writes are atomic: a reader never
 sees half a file.
@@ -15,7 +15,6 @@ Example
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -48,15 +47,3 @@ def write_state(path: Path, data: dict[str, Any]) -> None:
     tmp.write_text(json.dumps(data))
     tmp.replace(path)
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now.
-
-    Example
-    -------
-    >>> 1024 <= free_port() <= 65535
-    True
-    """
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
