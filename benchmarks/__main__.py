@@ -20,7 +20,7 @@ import time
 import traceback
 from typing import Any
 
-from wildrydes_helpers.local import server
+from wildrydes_helpers.local import process as server
 
 from .common import private_config, progress, targets_met
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from wildrydes_helpers.config import load_config
 from wildrydes_helpers.ledger import Ledger, read_ledger
-from wildrydes_helpers.local import server
+from wildrydes_helpers.local import process as server
 from wildrydes_helpers.producer import next_window_start
 from wildrydes_helpers.session import LabSession, get_session
 

@@ -215,7 +215,7 @@ def run(endpoint: str) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    from wildrydes_helpers.local import server
+    from wildrydes_helpers.local import process as server
 
     from .common import private_config
 

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from wildrydes_helpers.config import Config
-from wildrydes_helpers.local import server
+from wildrydes_helpers.local import process as server
 
 from .common import local_client, median, private_config, progress, rss_mb, wait_until
 

@@ -36,7 +36,7 @@ def _stop_everything_at_the_end() -> Iterator[None]:
     yield
     from wildrydes_helpers import producer
     from wildrydes_helpers.config import load_config
-    from wildrydes_helpers.local import server
+    from wildrydes_helpers.local import process as server
 
     cfg = load_config()
     producer.stop_all_producers(cfg)

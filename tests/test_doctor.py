@@ -14,7 +14,7 @@ import pytest
 from wildrydes_helpers import doctor
 from wildrydes_helpers.config import load_config
 from wildrydes_helpers.doctor import CheckResult, check_package, check_python
-from wildrydes_helpers.local import server
+from wildrydes_helpers.local import process as server
 
 
 def _doctor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -16,8 +16,8 @@ import wildrydes_helpers as wr
 
 def _runtime_ready() -> bool:
     local = Path(wr.__file__).parent / "local"
-    return ("class InvokeResult" in (local / "runtime.py").read_text()
-            and "placeholder" not in (local / "esm.py").read_text()[:300])
+    return ("class InvokeResult" in (local / "context.py").read_text()
+            and "placeholder" not in (local / "esm" / "service.py").read_text()[:300])
 
 
 @pytest.mark.skipif(not _runtime_ready(), reason="the local Lambda runtime has not landed")

@@ -23,7 +23,7 @@ from esm_testkit import zip_source
 
 from wildrydes_helpers.config import load_config
 from wildrydes_helpers.iam import TRUST_POLICY
-from wildrydes_helpers.local import server
+from wildrydes_helpers.local import process as server
 
 LOCALHOST_HEX = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it
 LISTEN = "0A"

@@ -17,7 +17,7 @@ import pytest
 
 import wildrydes_helpers as wr
 from wildrydes_helpers.config import Config, load_config
-from wildrydes_helpers.local import server
+from wildrydes_helpers.local import process as server
 from wildrydes_helpers.session import LabSession, get_session
 
 

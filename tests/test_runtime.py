@@ -1,4 +1,4 @@
-"""The local cloud's Lambda runtime and Invoke API (local/runtime.py, worker.py, invoke_api.py).
+"""The local cloud's Lambda runtime and Invoke API (local/lambda_/: runtime, worker, invoke_api).
 
 Most tests create small functions from in-memory zips on the test run's local cloud and
 invoke them through boto3, the AWS CLI or plain HTTP, as a student would.
@@ -25,13 +25,18 @@ import botocore.exceptions
 import pytest
 from esm_testkit import ensure_role, zip_source
 
-from wildrydes_helpers.local.runtime import (
+from wildrydes_helpers.local.lambda_.logs import (
     exit_reason,
     log_stream_name,
     report_line,
     timeout_message,
 )
-from wildrydes_helpers.local.worker import LambdaContext, LogCapture, error_log, error_payload
+from wildrydes_helpers.local.lambda_.worker import (
+    LambdaContext,
+    LogCapture,
+    error_log,
+    error_payload,
+)
 
 ROLE_NAME = "runtime-test-role"
 STREAM_NAME = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$")
@@ -446,7 +451,7 @@ def test_workers_do_not_outlive_a_killed_local_cloud(tmp_path: Path, free_port: 
     import boto3
 
     from wildrydes_helpers.config import load_config
-    from wildrydes_helpers.local import server
+    from wildrydes_helpers.local import process as server
 
     cfg = load_config(dict(os.environ, WILDRYDES_HOME=str(tmp_path / "home"),
                            WILDRYDES_LOCAL_PORT=str(free_port)))
@@ -487,7 +492,8 @@ class _StubWorker:
 
 
 def test_idle_workers_are_reclaimed_after_the_idle_limit() -> None:
-    from wildrydes_helpers.local.runtime import IDLE_LIMIT_S, _Pool
+    from wildrydes_helpers.local.lambda_.pool import IDLE_LIMIT_S
+    from wildrydes_helpers.local.lambda_.pool import WorkerPool as _Pool
 
     spec = object()
     pool = _Pool()

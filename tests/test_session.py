@@ -113,7 +113,7 @@ def test_session_is_shared(lab):
 
 
 def test_session_starts_the_local_cloud_again_after_it_stopped(tmp_path, free_port):
-    from wildrydes_helpers.local import server
+    from wildrydes_helpers.local import process as server
 
     cfg = load_config({"WILDRYDES_HOME": str(tmp_path / "home"),
                        "WILDRYDES_LOCAL_PORT": str(free_port)})

@@ -1,4 +1,4 @@
-"""SEMANTICS.md rules, checked on the pure window logic (windows.py) with a fake clock.
+"""SEMANTICS.md rules, checked on the pure window logic (esm/processor.py) with a fake clock.
 
 No local cloud, no threads, no sleeping: a fake clock moves time and a fake function answers.
 """
@@ -13,18 +13,30 @@ from typing import Any
 
 import pytest
 
-from wildrydes_helpers.local import windows as w
-from wildrydes_helpers.local.windows import (
+from wildrydes_helpers.local.esm.events import (
+    ShardContext,
+    StreamRecord,
+    Window,
+    format_utc,
+    stream_record,
+    window_for,
+)
+from wildrydes_helpers.local.esm.failures import failure_record
+from wildrydes_helpers.local.esm.processor import (
+    CONDITION_RETRIES,
+    RESULT_PROBLEM,
     Discard,
-    InvalidMappingError,
     InvocationResult,
     Invoke,
-    Settings,
-    ShardContext,
     ShardProcessor,
     Wait,
-    Window,
-    stream_record,
+    interpret,
+)
+from wildrydes_helpers.local.esm.settings import (
+    PAYLOAD_LIMIT_BYTES,
+    STATE_LIMIT_BYTES,
+    InvalidMappingError,
+    Settings,
     validate_mapping,
 )
 
@@ -56,11 +68,11 @@ class Harness:
     def __post_init__(self) -> None:
         self.p = ShardProcessor(self.settings, self.ctx)
 
-    def put(self, at: float, data: str = "e30=", key: str = "k") -> w.StreamRecord:
+    def put(self, at: float, data: str = "e30=", key: str = "k") -> StreamRecord:
         self.seq += 1
         return stream_record(self.seq, key, data, at)
 
-    def read(self, records: list[w.StreamRecord], caught_up: bool = True) -> None:
+    def read(self, records: list[StreamRecord], caught_up: bool = True) -> None:
         self.p.add_records(records, read_at=self.now, caught_up=caught_up)
 
     def run(self, max_steps: int = 1000) -> Wait:
@@ -162,13 +174,13 @@ def test_rule_04_no_window_gives_plain_records_event():
 
 def test_rule_05_boundary_examples():
     t_1200 = T0
-    assert w.window_for(round((t_1200 + 59.999) * 1000), 60) == Window(int(t_1200),
+    assert window_for(round((t_1200 + 59.999) * 1000), 60) == Window(int(t_1200),
                                                                        int(t_1200) + 60)
-    assert w.window_for(round((t_1200 + 60.0) * 1000), 60) == Window(int(t_1200) + 60,
+    assert window_for(round((t_1200 + 60.0) * 1000), 60) == Window(int(t_1200) + 60,
                                                                       int(t_1200) + 120)
-    assert w.format_utc(t_1200) == "2024-05-01T12:00:00Z"
-    assert w.window_for(0, 60) == Window(0, 60)  # aligned to the Unix epoch
-    assert w.window_for(7_000, 7) == Window(7, 14)
+    assert format_utc(t_1200) == "2024-05-01T12:00:00Z"
+    assert window_for(0, 60) == Window(0, 60)  # aligned to the Unix epoch
+    assert window_for(7_000, 7) == Window(7, 14)
 
 
 def test_rule_05_records_split_at_the_boundary():
@@ -193,7 +205,7 @@ def test_rule_05_window_follows_arrival_time_not_payload():
 def test_rule_05_arrival_rounded_to_the_millisecond_decides_the_window():
     record = stream_record(1, "k", "", T0 + 59.9996)  # shows as 12:01:00.000
     assert record.arrival_ms == round((T0 + 60) * 1000)
-    assert w.window_for(record.arrival_ms, 60).start == int(T0) + 60
+    assert window_for(record.arrival_ms, 60).start == int(T0) + 60
 
 
 def test_rule_06_batches_respect_batch_size_and_order():
@@ -212,10 +224,10 @@ def test_rule_06_batch_never_spans_two_windows():
     h.now = T0 + 40
     h.run()
     for event in h.batches():
-        starts = {w.window_for(round(r["kinesis"]["approximateArrivalTimestamp"] * 1000),
+        starts = {window_for(round(r["kinesis"]["approximateArrivalTimestamp"] * 1000),
                                10).start for r in event["Records"]}
         assert len(starts) == 1
-        assert w.format_utc(starts.pop()) == event["window"]["start"]
+        assert format_utc(starts.pop()) == event["window"]["start"]
     assert [len(e["Records"]) for e in h.batches()] == [3, 2, 1]
 
 
@@ -224,7 +236,7 @@ def test_rule_06_payload_stays_under_6_mb():
     big = "A" * 1_000_000  # about 1 MB of base64 per record
     h.read([h.put(T0 + 1, big) for _ in range(14)])
     h.run()
-    assert all(len(json.dumps(e)) <= w.PAYLOAD_LIMIT_BYTES for e in h.events)
+    assert all(len(json.dumps(e)) <= PAYLOAD_LIMIT_BYTES for e in h.events)
     assert sum(len(e["Records"]) for e in h.batches()) == 14
     assert len(h.batches()) >= 3
 
@@ -277,13 +289,13 @@ def test_rule_07_next_window_starts_from_empty_state():
                      function_error="Unhandled"),
 ], ids=["null", "list", "no-state", "state-not-object", "not-json", "exception", "timeout"])
 def test_rule_08_bad_response_counts_as_function_error(answer):
-    outcome = w.interpret(answer, tumbling=True)
+    outcome = interpret(answer, tumbling=True)
     assert outcome.ok is False
     h = Harness(window_settings(max_retry_attempts=0), function=lambda e: answer)
     h.read([h.put(T0 + 1)])
     h.run()
-    assert [d.condition for d in h.discards] == [w.CONDITION_RETRIES]
-    assert h.p.last_result == w.RESULT_PROBLEM
+    assert [d.condition for d in h.discards] == [CONDITION_RETRIES]
+    assert h.p.last_result == RESULT_PROBLEM
 
 
 def test_rule_09_oversized_state_ends_the_window_early():
@@ -291,7 +303,7 @@ def test_rule_09_oversized_state_ends_the_window_early():
         state = dict(event["state"])
         state["n"] = state.get("n", 0) + len(event["Records"])
         if state["n"] == 2 and not event["isWindowTerminatedEarly"]:
-            state["pad"] = "x" * (w.STATE_LIMIT_BYTES + 1)
+            state["pad"] = "x" * (STATE_LIMIT_BYTES + 1)
         return InvocationResult(json.dumps({"state": state}).encode())
 
     h = Harness(window_settings(batch_size=1), function=function)
@@ -309,7 +321,7 @@ def test_rule_09_oversized_state_ends_the_window_early():
 
 
 def test_rule_09_state_at_the_limit_is_kept():
-    pad = "x" * (w.STATE_LIMIT_BYTES - len('{"pad":""}'))
+    pad = "x" * (STATE_LIMIT_BYTES - len('{"pad":""}'))
 
     def function(event: dict[str, Any]) -> InvocationResult:
         return InvocationResult(json.dumps({"state": {"pad": pad}}).encode())
@@ -435,7 +447,7 @@ def test_rule_13_retries_exhausted_discards_and_the_shard_goes_on():
     h.read([])
     h.run()
     assert h.finals()[0]["state"] == {"seen": ["Qg=="]}  # the discarded records never count
-    message = w.failure_record(discard, CTX, "arn:aws:lambda:us-east-1:1:function:f", "rid",
+    message = failure_record(discard, CTX, "arn:aws:lambda:us-east-1:1:function:f", "rid",
                                h.now)
     assert message["requestContext"] == {
         "requestId": "rid", "functionArn": "arn:aws:lambda:us-east-1:1:function:f",
@@ -520,7 +532,7 @@ def test_rule_15_too_old_records_are_discarded_before_invoking():
             for d in h.discards] == [("RecordAgeExceeded", [1, 2], 0)]
     delivered = [r["kinesis"]["data"] for e in h.batches() for r in e["Records"]]
     assert delivered == ["Qw=="]
-    message = w.failure_record(h.discards[0], CTX, "arn:f", "rid", h.now)
+    message = failure_record(h.discards[0], CTX, "arn:f", "rid", h.now)
     assert message["requestContext"]["condition"] == "RecordAgeExceeded"
     assert message["requestContext"]["approximateInvokeCount"] == 0
 
@@ -559,10 +571,10 @@ def test_report_batch_item_failures_retries_from_the_lowest_failed_record():
 
 def test_report_batch_item_failures_unknown_identifier_fails_the_whole_batch():
     answer = InvocationResult(b'{"batchItemFailures": [{"itemIdentifier": "99"}]}')
-    assert not w.interpret(answer, tumbling=False, report_item_failures=True,
+    assert not interpret(answer, tumbling=False, report_item_failures=True,
                            sequence_numbers=[1, 2]).ok
     empty = InvocationResult(b'{"batchItemFailures": []}')
-    assert w.interpret(empty, tumbling=False, report_item_failures=True,
+    assert interpret(empty, tumbling=False, report_item_failures=True,
                        sequence_numbers=[1]).failed_from is None
 
 

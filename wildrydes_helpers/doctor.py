@@ -183,7 +183,7 @@ def check_local_cloud(cfg: Config) -> CheckResult:
     """
     import botocore.exceptions
 
-    from .local import server
+    from .local import process as server
 
     was_running = server.status(cfg) is not None
     try:

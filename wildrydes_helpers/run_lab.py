@@ -229,7 +229,7 @@ def isolated_env(window_seconds: int = 3) -> Iterator[dict[str, str]]:
     ...     run_lab(Path("notebooks"), Path("/tmp/lab"))
     """
     from .config import load_config
-    from .local import server
+    from .local import process as server
 
     home = Path(tempfile.mkdtemp(prefix="wildrydes-run-"))
     changes = {

@@ -142,7 +142,7 @@ _default_lock = threading.Lock()
 
 
 def _local_session(cfg: Config) -> LabSession:
-    from .local import server
+    from .local import process as server
 
     endpoint = server.start(cfg)
     running = server.status(cfg)
@@ -197,7 +197,7 @@ def get_session(session: LabSession | None = None, config: Config | None = None)
     with _default_lock:
         lab = _default.get(key)
         if lab is not None and lab.is_local:
-            from .local import server
+            from .local import process as server
 
             running = server.status(cfg)
             if running is None:

@@ -134,7 +134,7 @@ def error_code(exc: BaseException) -> str:
 def _restarted(lab: LabSession) -> bool:
     if not lab.is_local or lab.boot_id is None:
         return False
-    from .local import server
+    from .local import process as server
 
     running = server.status(lab.config)
     return running is not None and running.get("boot_id") != lab.boot_id

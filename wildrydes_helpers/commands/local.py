@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..config import load_config
-from ..local import server
+from ..local import process as server
 
 
 def _port(text: str) -> int:

@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the lab; 0 when every notebook passed, 1 at the first failing cell."""
-    from ..local import server
+    from ..local import process as server
     from ..run_lab import CELL_TIMEOUT_S, run_lab, stop_lab_processes
 
     cfg = load_config()

@@ -15,24 +15,20 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from .app import json_error
-from .runtime import (
-    INVOCATION_TYPES,
-    LOG_TAIL_BYTES,
-    FunctionNotFound,
-    InvalidInvocation,
-    RuntimeStopped,
-)
+from ..aws_errors import json_error
+from ..context import LocalCloud
+from ..moto_backends import FunctionNotFound
+from .logs import LOG_TAIL_BYTES
+from .runtime import INVOCATION_TYPES, InvalidInvocation, RuntimeStopped
 
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024  # 6,291,456 bytes: Lambda's limit for RequestResponse
 MAX_ASYNC_PAYLOAD = 256 * 1024  # Lambda's limit for Event
 
 
-def handle_invoke(cloud: Any, request: Request, function: str, region: str) -> Response:
+def handle_invoke(cloud: LocalCloud, request: Request, function: str, region: str) -> Response:
     """Run one Invoke request against the local cloud's runtime.
 
     Example

@@ -1,12 +1,13 @@
 """The process that runs one Lambda function for the local cloud: its execution environment.
 
-Started by runtime.py as ``python -P worker.py <request fd> <response fd>`` with the
+Started by pool.py as ``python -P worker.py <request fd> <response fd>`` with the
 function's environment (``_HANDLER``, ``LAMBDA_TASK_ROOT``, the AWS_* variables). It imports
 the handler's module once, then serves one invocation at a time for as long as it lives, so
 module-level state survives between invocations as in a warm Lambda environment.
 
-It imports nothing from this package and only the standard library, so a cold start costs
-one interpreter start plus the function's own imports.
+It is run as a script by path and imports only the standard library (and, after the first
+invocation, the package's process helpers to measure its memory), so a cold start costs one
+interpreter start plus the function's own imports.
 
 Protocol: every message, in both directions, is one JSON header line, followed by exactly
 ``header["n"]`` bytes of body when ``n`` is present. The worker sends ``ready`` (or
@@ -339,22 +340,20 @@ def main(argv: list[str]) -> int:
                       "mem_mb": _max_memory_mb()}, payload_bytes)
 
 
+_peak_mb = {"value": 0}
+
+
 def _max_memory_mb() -> int:
-    # VmHWM is the peak of this process image; ru_maxrss would include the server's peak,
-    # which Linux carries over the fork and exec that started the worker.
+    # A running maximum of the resident memory, sampled after each invocation. psutil comes
+    # through the package's process helpers, loaded on first use so a cold start stays an
+    # interpreter start plus the function's own imports; without them it reads 0.
     try:
-        with open("/proc/self/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1]) // 1024
-    except OSError:
+        from wildrydes_helpers.processes import rss_mb
+
+        _peak_mb["value"] = max(_peak_mb["value"], int(rss_mb(os.getpid())))
+    except Exception:  # noqa: BLE001 - a memory reading must never break the worker
         pass
-    try:
-        import resource
-    except ImportError:  # not on Windows
-        return 0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS
-    return int(rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024)
+    return _peak_mb["value"]
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 ``POST/GET /2015-03-31/event-source-mappings/`` (create, list) and
 ``GET/PUT/DELETE /2015-03-31/event-source-mappings/{uuid}`` (get, update, delete). The
-mappings themselves live in ``cloud.esm`` (esm.py); moto never sees them.
+mappings themselves live in ``cloud.esm`` (service.py); moto never sees them.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from .app import json_error
-from .esm import MappingApiError
+from ..aws_errors import AwsApiError
+from ..context import LocalCloud, MappingRegistry
 
 DEFAULT_MAX_ITEMS = 100
 
@@ -27,23 +27,23 @@ def _body(request: Request) -> dict[str, Any]:
     try:
         data = json.loads(raw)
     except ValueError:
-        raise MappingApiError(400, "InvalidParameterValueException",
-                              "The request body is not valid JSON.") from None
+        raise AwsApiError(400, "InvalidParameterValueException",
+                          "The request body is not valid JSON.") from None
     if not isinstance(data, dict):
-        raise MappingApiError(400, "InvalidParameterValueException",
-                              "The request body must be a JSON object.")
+        raise AwsApiError(400, "InvalidParameterValueException",
+                          "The request body must be a JSON object.")
     return data
 
 
-def _list(cloud: Any, request: Request, region: str) -> Response:
-    items = cloud.esm.list(region, request.args.get("FunctionName") or None,
-                           request.args.get("EventSourceArn") or None)
+def _list(esm: MappingRegistry, request: Request, region: str) -> Response:
+    items = esm.list(region, request.args.get("FunctionName") or None,
+                     request.args.get("EventSourceArn") or None)
     try:
         start = int(request.args.get("Marker") or 0)
         size = int(request.args.get("MaxItems") or DEFAULT_MAX_ITEMS)
     except ValueError:
-        raise MappingApiError(400, "InvalidParameterValueException",
-                              "Marker and MaxItems must be whole numbers.") from None
+        raise AwsApiError(400, "InvalidParameterValueException",
+                          "Marker and MaxItems must be whole numbers.") from None
     size = max(1, min(size, 10_000))
     page: dict[str, Any] = {"EventSourceMappings": items[start:start + size]}
     if start + size < len(items):
@@ -51,7 +51,8 @@ def _list(cloud: Any, request: Request, region: str) -> Response:
     return _json(200, page)
 
 
-def handle_esm_request(cloud: Any, request: Request, uuid: str | None, region: str) -> Response:
+def handle_esm_request(cloud: LocalCloud, request: Request, uuid: str | None,
+                       region: str) -> Response:
     """Answer one event source mapping request as the Lambda API would.
 
     Parameters
@@ -66,23 +67,24 @@ def handle_esm_request(cloud: Any, request: Request, uuid: str | None, region: s
     >>> handle_esm_request(cloud, request, None, "us-east-1").status_code  # doctest: +SKIP
     202
     """
+    esm = cloud.esm
     try:
-        if cloud.esm is None:
-            raise MappingApiError(503, "ServiceException",
-                                  "The local cloud's event source mappings are not running.")
+        if esm is None:
+            raise AwsApiError(503, "ServiceException",
+                              "The local cloud's event source mappings are not running.")
         method = request.method
         if uuid is None:
             if method == "POST":
-                return _json(202, cloud.esm.create(region, _body(request)))
+                return _json(202, esm.create(region, _body(request)))
             if method == "GET":
-                return _list(cloud, request, region)
+                return _list(esm, request, region)
         elif method == "GET":
-            return _json(200, cloud.esm.get(uuid))
+            return _json(200, esm.get(uuid))
         elif method == "PUT":
-            return _json(202, cloud.esm.update(uuid, _body(request)))
+            return _json(202, esm.update(uuid, _body(request)))
         elif method == "DELETE":
-            return _json(202, cloud.esm.delete(uuid))
-        raise MappingApiError(405, "InvalidParameterValueException",
+            return _json(202, esm.delete(uuid))
+        raise AwsApiError(405, "InvalidParameterValueException",
                               f"{method} is not an event source mapping operation.")
-    except MappingApiError as exc:
-        return json_error(exc.status, exc.code, exc.message)
+    except AwsApiError as exc:
+        return exc.response()

@@ -1,10 +1,10 @@
 """Lambda's Kinesis event source mapping, the logic: batches, tumbling windows, retries.
 
 Pure: records and a clock value go in, decisions come out. No boto3, no threads, no reading
-of the clock; ``esm.py`` reads the stream, calls the function and keeps real time. The
+of the clock; ``poller.py`` reads the stream, calls the function and keeps real time. The
 contract is ``SEMANTICS.md`` (rules 1-19); the numbers in comments refer to it.
 
-A ``ShardProcessor`` is the state of one mapping on one shard. Its loop, as esm.py runs it::
+A ``ShardProcessor`` is the state of one mapping on one shard. Its loop, as poller.py runs it::
 
     processor.add_records(records, read_at=now, caught_up=True)   # what a read returned
     action = processor.next_action(now)        # Invoke, Discard or Wait
@@ -54,320 +54,18 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 
-STATE_LIMIT_BYTES = 1_048_576
-PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
-READ_LIMIT = 10_000  # records per GetRecords-equivalent read, as Kinesis allows
-POLL_INTERVAL_S = 1.0  # rule 19
-RECORD_JSON_OVERHEAD = 320  # the bytes around one record's data besides the ARNs
+from .events import ShardContext, StreamRecord, Window, build_event, window_for
+from .settings import PAYLOAD_LIMIT_BYTES, STATE_LIMIT_BYTES, Settings
 
 CONDITION_RETRIES = "RetryAttemptsExhausted"
 CONDITION_AGE = "RecordAgeExceeded"
 RESULT_NONE = "No records processed"
 RESULT_OK = "OK"
 RESULT_PROBLEM = "PROBLEM: Function call failed"
-
-STARTING_POSITIONS = ("LATEST", "TRIM_HORIZON", "AT_TIMESTAMP")
-INT_LIMITS: dict[str, tuple[int, int]] = {
-    "BatchSize": (1, 10_000),
-    "MaximumBatchingWindowInSeconds": (0, 300),
-    "TumblingWindowInSeconds": (0, 900),
-    "ParallelizationFactor": (1, 10),
-    "MaximumRetryAttempts": (-1, 10_000),
-    "MaximumRecordAgeInSeconds": (-1, 604_800),
-}
-DEFAULTS: dict[str, Any] = {
-    "BatchSize": 100,
-    "MaximumBatchingWindowInSeconds": 0,
-    "TumblingWindowInSeconds": 0,
-    "ParallelizationFactor": 1,
-    "MaximumRetryAttempts": -1,
-    "MaximumRecordAgeInSeconds": -1,
-    "BisectBatchOnFunctionError": False,
-    "FunctionResponseTypes": [],
-    "DestinationConfig": {"OnFailure": {}},
-}
-_UPDATABLE = (*INT_LIMITS, "BisectBatchOnFunctionError", "FunctionResponseTypes",
-              "DestinationConfig", "FunctionName", "Enabled")
-_IGNORED = ("Tags", "KMSKeyArn", "MetricsConfig", "LoggingConfig")
-_NOT_KINESIS = ("Queues", "Topics", "SourceAccessConfigurations", "SelfManagedEventSource",
-                "SelfManagedKafkaEventSourceConfig", "AmazonManagedKafkaEventSourceConfig",
-                "DocumentDBEventSourceConfig", "ScalingConfig", "ProvisionedPollerConfig")
-
-
-class InvalidMappingError(ValueError):
-    """A mapping setting AWS would reject (InvalidParameterValueException)."""
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _check_int(name: str, value: Any) -> int:
-    low, high = INT_LIMITS[name]
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
-        raise InvalidMappingError(f"{name} must be a whole number from {low} to {high}, "
-                                  f"not {value!r}.")
-    value = int(value)
-    if not low <= value <= high:
-        raise InvalidMappingError(f"{name}={value} is out of range: use {low} to {high}.")
-    if name == "MaximumRecordAgeInSeconds" and -1 < value < 60:
-        raise InvalidMappingError(
-            f"MaximumRecordAgeInSeconds={value} is out of range: use -1 (no limit) or "
-            "60 to 604800.")
-    return value
-
-
-def _check_destination(value: Any) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise InvalidMappingError("DestinationConfig must be an object such as "
-                                  '{"OnFailure": {"Destination": "<SQS queue or SNS topic ARN>"}}.')
-    if value.get("OnSuccess"):
-        raise InvalidMappingError("DestinationConfig.OnSuccess is not supported for Kinesis "
-                                  "event sources; use OnFailure.")
-    on_failure = value.get("OnFailure") or {}
-    destination = on_failure.get("Destination") if isinstance(on_failure, Mapping) else None
-    if destination is None:
-        return {"OnFailure": {}}
-    parts = str(destination).split(":")
-    if len(parts) < 6 or parts[0] != "arn" or parts[2] not in ("sqs", "sns"):
-        raise InvalidMappingError(
-            f"DestinationConfig.OnFailure.Destination {destination!r} is not an SQS queue or "
-            "SNS topic ARN (arn:aws:sqs:REGION:ACCOUNT:NAME or arn:aws:sns:...).")
-    return {"OnFailure": {"Destination": str(destination)}}
-
-
-def validate_mapping(params: Mapping[str, Any],
-                     current: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Check Create (``current`` None) or Update settings as AWS does; return the full set.
-
-    Parameters
-    ----------
-    params : the request's fields (CreateEventSourceMapping or UpdateEventSourceMapping).
-    current : the mapping's settings before an update, or None for a create.
-
-    Returns
-    -------
-    dict
-        Every setting of the mapping (defaults filled in), plus ``Enabled``.
-
-    Raises
-    ------
-    InvalidMappingError
-        With a message naming the setting and its allowed values.
-
-    Example
-    -------
-    >>> validate_mapping({"StartingPosition": "LATEST", "TumblingWindowInSeconds": 60})["BatchSize"]
-    100
-    """
-    creating = current is None
-    for key in _NOT_KINESIS:
-        if params.get(key) is not None:
-            raise InvalidMappingError(f"{key} is not valid for a Kinesis event source.")
-    if params.get("FilterCriteria"):
-        raise InvalidMappingError("FilterCriteria is not supported by the local cloud; "
-                                  "filter the records inside the function instead.")
-    if not creating:
-        for key in ("StartingPosition", "StartingPositionTimestamp", "EventSourceArn"):
-            if key in params:
-                raise InvalidMappingError(f"{key} cannot be changed by an update; delete the "
-                                          "mapping and create a new one.")
-    out: dict[str, Any] = dict(DEFAULTS) if creating else dict(current or {})
-    if creating:
-        out["Enabled"] = True
-        position = params.get("StartingPosition")
-        if position is None:
-            raise InvalidMappingError("StartingPosition is required for a Kinesis event "
-                                      "source: use LATEST, TRIM_HORIZON or AT_TIMESTAMP.")
-        if position not in STARTING_POSITIONS:
-            raise InvalidMappingError(f"StartingPosition {position!r} is not valid: use "
-                                      "LATEST, TRIM_HORIZON or AT_TIMESTAMP.")
-        stamp = params.get("StartingPositionTimestamp")
-        if position == "AT_TIMESTAMP":
-            if isinstance(stamp, bool) or not isinstance(stamp, int | float):
-                raise InvalidMappingError("StartingPosition AT_TIMESTAMP needs "
-                                          "StartingPositionTimestamp (a time).")
-            out["StartingPositionTimestamp"] = float(stamp)
-        elif stamp is not None:
-            raise InvalidMappingError("StartingPositionTimestamp is only valid with "
-                                      "StartingPosition AT_TIMESTAMP.")
-        out["StartingPosition"] = position
-    for name in INT_LIMITS:
-        if params.get(name) is not None:
-            out[name] = _check_int(name, params[name])
-    if params.get("BisectBatchOnFunctionError") is not None:
-        if not isinstance(params["BisectBatchOnFunctionError"], bool):
-            raise InvalidMappingError("BisectBatchOnFunctionError must be true or false.")
-        out["BisectBatchOnFunctionError"] = params["BisectBatchOnFunctionError"]
-    if params.get("Enabled") is not None:
-        if not isinstance(params["Enabled"], bool):
-            raise InvalidMappingError("Enabled must be true or false.")
-        out["Enabled"] = params["Enabled"]
-    if params.get("FunctionResponseTypes") is not None:
-        types = params["FunctionResponseTypes"]
-        if not isinstance(types, list) or any(t != "ReportBatchItemFailures" for t in types):
-            raise InvalidMappingError("FunctionResponseTypes may only hold "
-                                      "'ReportBatchItemFailures'.")
-        out["FunctionResponseTypes"] = sorted(set(types))
-    if params.get("DestinationConfig") is not None:
-        out["DestinationConfig"] = _check_destination(params["DestinationConfig"])
-    if out["TumblingWindowInSeconds"] > 0 and out["ParallelizationFactor"] > 1:
-        raise InvalidMappingError(
-            "TumblingWindowInSeconds cannot be used with ParallelizationFactor greater than "
-            "1: window state is kept per shard. Set ParallelizationFactor to 1.")
-    return out
-
-
-# --------------------------------------------------------------------------- records, windows
-
-
-@dataclass(frozen=True, slots=True)
-class StreamRecord:
-    """One Kinesis record as the mapping sees it; ``arrival_ms`` is epoch milliseconds."""
-
-    sequence_number: int
-    partition_key: str
-    data: str  # base64, exactly as stored by Kinesis
-    arrival_ms: int
-
-    @property
-    def arrival(self) -> float:
-        return self.arrival_ms / 1000.0
-
-
-def stream_record(sequence_number: int | str, partition_key: str, data: str,
-                  created_at: float) -> StreamRecord:
-    """Build a record; the arrival time is rounded to the millisecond (rule 2).
-
-    Example
-    -------
-    >>> stream_record("7", "Shadowfax", "e30=", 1700000000.1234).arrival_ms
-    1700000000123
-    """
-    return StreamRecord(int(sequence_number), partition_key, data, round(created_at * 1000))
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Window:
-    """A tumbling window ``[start, end)`` in whole epoch seconds."""
-
-    start: int
-    end: int
-
-
-def window_for(arrival_ms: int, seconds: int) -> Window:
-    """The window of a record that arrived at ``arrival_ms`` (rule 5): epoch-aligned.
-
-    Example
-    -------
-    >>> window_for(59_999, 60), window_for(60_000, 60)
-    (Window(start=0, end=60), Window(start=60, end=120))
-    """
-    length_ms = seconds * 1000
-    start = arrival_ms // length_ms * seconds
-    return Window(start, start + seconds)
-
-
-def format_utc(epoch_s: float) -> str:
-    """``YYYY-MM-DDTHH:MM:SSZ`` (rule 3).
-
-    Example
-    -------
-    >>> format_utc(0)
-    '1970-01-01T00:00:00Z'
-    """
-    return datetime.fromtimestamp(int(epoch_s), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def format_utc_ms(epoch_s: float) -> str:
-    """``YYYY-MM-DDTHH:MM:SS.mmmZ``, the time format of failure records.
-
-    Example
-    -------
-    >>> format_utc_ms(1.5)
-    '1970-01-01T00:00:01.500Z'
-    """
-    ms = round(epoch_s * 1000)
-    stamp = datetime.fromtimestamp(ms // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{stamp}.{ms % 1000:03d}Z"
-
-
-# --------------------------------------------------------------------------- events
-
-
-@dataclass(frozen=True)
-class ShardContext:
-    """What every event of one shard repeats: ids, ARNs, region, the function's role."""
-
-    shard_id: str
-    stream_arn: str
-    region: str
-    role_arn: str
-
-    def record_tail(self) -> str:
-        return (',"eventSource":"aws:kinesis","eventVersion":"1.0","eventID":'
-                + _quote(self.shard_id + ":"))
-
-    def record_json(self, record: StreamRecord) -> str:
-        """One record of the event as JSON text (rule 2), built without a dict for speed.
-
-        Example
-        -------
-        >>> ctx = ShardContext("shardId-000000000000", "arn:s", "us-east-1", "arn:r")
-        >>> json.loads(ctx.record_json(stream_record(5, "k", "e30=", 2.0)))["eventID"]
-        'shardId-000000000000:5'
-        """
-        seq = str(record.sequence_number)
-        ms = record.arrival_ms
-        return (
-            '{"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":'
-            + _quote(record.partition_key)
-            + ',"sequenceNumber":"' + seq + '","data":' + _quote(record.data)
-            + ',"approximateArrivalTimestamp":' + f"{ms // 1000}.{ms % 1000:03d}"
-            + '},"eventSource":"aws:kinesis","eventVersion":"1.0","eventID":'
-            + _quote(f"{self.shard_id}:{seq}")
-            + ',"eventName":"aws:kinesis:record","invokeIdentityArn":' + _quote(self.role_arn)
-            + ',"awsRegion":' + _quote(self.region)
-            + ',"eventSourceARN":' + _quote(self.stream_arn) + "}"
-        )
-
-    def record_size(self, record: StreamRecord) -> int:
-        """A close upper estimate of ``len(record_json(record))``, for the 6 MB limit."""
-        return (len(record.data) + 2 * len(record.partition_key) + len(self.shard_id)
-                + len(self.role_arn) + len(self.stream_arn) + len(self.region)
-                + RECORD_JSON_OVERHEAD)
-
-
-def build_event(ctx: ShardContext, records_json: list[str], window: Window | None = None,
-                state_json: str = "{}", final: bool = False, early: bool = False) -> bytes:
-    """The event of one invocation as UTF-8 JSON (rules 1-4).
-
-    Without a ``window`` it is the plain ``{"Records": [...]}`` of rule 4.
-
-    Example
-    -------
-    >>> ctx = ShardContext("shardId-000000000000", "arn:s", "us-east-1", "arn:r")
-    >>> sorted(json.loads(build_event(ctx, [], Window(0, 60), final=True)))[:3]
-    ['Records', 'eventSourceARN', 'isFinalInvokeForWindow']
-    """
-    body = '{"Records":[' + ",".join(records_json) + "]"
-    if window is None:
-        return (body + "}").encode()
-    return (
-        body + ',"window":{"start":"' + format_utc(window.start) + '","end":"'
-        + format_utc(window.end) + '"},"state":' + state_json
-        + ',"shardId":' + _quote(ctx.shard_id) + ',"eventSourceARN":' + _quote(ctx.stream_arn)
-        + ',"isFinalInvokeForWindow":' + ("true" if final else "false")
-        + ',"isWindowTerminatedEarly":' + ("true" if early else "false") + "}"
-    ).encode()
-
-
-# --------------------------------------------------------------------------- responses
 
 
 @dataclass(frozen=True)
@@ -487,41 +185,6 @@ Action = Invoke | Discard | Wait
 
 
 @dataclass
-class Settings:
-    """The mapping's settings that steer the logic (a subset of its API fields)."""
-
-    batch_size: int = 100
-    window_seconds: int = 0
-    max_retry_attempts: int = -1
-    bisect: bool = False
-    max_record_age_s: int = -1
-    batching_window_s: int = 0
-    report_item_failures: bool = False
-    retry_base_delay_s: float = 0.1
-    retry_max_delay_s: float = 1.0
-
-    @classmethod
-    def from_mapping(cls, cfg: Mapping[str, Any], **extra: Any) -> Settings:
-        """Settings from validated API fields (see ``validate_mapping``).
-
-        Example
-        -------
-        >>> Settings.from_mapping({"BatchSize": 5}).batch_size
-        5
-        """
-        full = {**DEFAULTS, **cfg}
-        return cls(
-            batch_size=full["BatchSize"], window_seconds=full["TumblingWindowInSeconds"],
-            max_retry_attempts=full["MaximumRetryAttempts"],
-            bisect=bool(full["BisectBatchOnFunctionError"]),
-            max_record_age_s=full["MaximumRecordAgeInSeconds"],
-            batching_window_s=full["MaximumBatchingWindowInSeconds"],
-            report_item_failures="ReportBatchItemFailures" in full["FunctionResponseTypes"],
-            **extra,
-        )
-
-
-@dataclass
 class _Batch:
     records: list[StreamRecord]
     encoded: list[str]
@@ -549,6 +212,7 @@ class ShardProcessor:
     -------
     >>> ctx = ShardContext("shardId-000000000000", "arn:s", "us-east-1", "arn:r")
     >>> p = ShardProcessor(Settings(window_seconds=60), ctx)
+    >>> from wildrydes_helpers.local.esm.events import stream_record
     >>> p.add_records([stream_record(1, "k", "e30=", 10.0)], read_at=11.0)
     >>> action = p.next_action(11.0)
     >>> json.loads(action.payload)["window"]
@@ -587,6 +251,7 @@ class ShardProcessor:
         Example
         -------
         >>> p = ShardProcessor(Settings(), ShardContext("s", "a", "r", "x"))
+        >>> from wildrydes_helpers.local.esm.events import stream_record
         >>> p.add_records([stream_record(1, "k", "", 1.0)], read_at=2.0)
         >>> p.pending_count
         1
@@ -766,6 +431,7 @@ class ShardProcessor:
         Example
         -------
         >>> p = ShardProcessor(Settings(), ShardContext("s", "a", "r", "x"))
+        >>> from wildrydes_helpers.local.esm.events import stream_record
         >>> p.add_records([stream_record(1, "k", "", 1.0)], read_at=2.0)
         >>> _ = p.next_action(2.0)
         >>> p.complete(InvocationResult(function_error="Unhandled"), 2.1).ok, p.last_result
@@ -808,6 +474,7 @@ class ShardProcessor:
         Example
         -------
         >>> p = ShardProcessor(Settings(), ShardContext("s", "a", "r", "x"))
+        >>> from wildrydes_helpers.local.esm.events import stream_record
         >>> p.add_records([stream_record(1, "k", "", 1.0)], read_at=2.0)
         >>> _ = p.next_action(2.0); p.not_delivered(2.0)
         >>> p.next_action(2.0)
@@ -859,42 +526,3 @@ class ShardProcessor:
         self._consecutive_failures += 1
         delay = self.settings.retry_base_delay_s * 2 ** (self._consecutive_failures - 1)
         self._not_before = now + min(delay, self.settings.retry_max_delay_s)
-
-
-def failure_record(discard: Discard, ctx: ShardContext, function_arn: str, request_id: str,
-                   now: float) -> dict[str, Any]:
-    """The on-failure destination's message for discarded records (rule 13): no data.
-
-    Example
-    -------
-    >>> ctx = ShardContext("shardId-000000000000", "arn:s", "us-east-1", "arn:r")
-    >>> d = Discard([stream_record(1, "k", "", 1.0)], CONDITION_RETRIES, 3, 200, "Unhandled")
-    >>> failure_record(d, ctx, "arn:f", "id", 5.0)["KinesisBatchInfo"]["batchSize"]
-    1
-    """
-    first, last = discard.records[0], discard.records[-1]
-    invoked = discard.invoke_count > 0
-    return {
-        "requestContext": {
-            "requestId": discard.request_id or request_id,
-            "functionArn": function_arn,
-            "condition": discard.condition,
-            "approximateInvokeCount": discard.invoke_count,
-        },
-        "responseContext": {
-            "statusCode": discard.status_code if invoked else None,
-            "executedVersion": discard.executed_version if invoked else None,
-            "functionError": discard.function_error if invoked else None,
-        },
-        "version": "1.0",
-        "timestamp": format_utc_ms(now),
-        "KinesisBatchInfo": {
-            "shardId": ctx.shard_id,
-            "startSequenceNumber": str(first.sequence_number),
-            "endSequenceNumber": str(last.sequence_number),
-            "approximateArrivalOfFirstRecord": format_utc_ms(first.arrival),
-            "approximateArrivalOfLastRecord": format_utc_ms(last.arrival),
-            "batchSize": len(discard.records),
-            "streamArn": ctx.stream_arn,
-        },
-    }

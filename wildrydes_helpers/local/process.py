@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,11 +27,20 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
-from ..errors import LocalCloudError
-from ..statefile import read_state, write_state
+from werkzeug.serving import make_server
 
-HOST = "127.0.0.1"
+from ..config import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, LOCAL_SESSION_TOKEN, Config
+from ..errors import LocalCloudError
+from ..ports import LOOPBACK, port_is_open
+from ..processes import is_alive, new_session_options, stop_tree
+from ..statefile import read_state, write_state
+from .context import LocalCloud
+from .esm.service import EventSourceMappingService
+from .lambda_.runtime import FunctionRuntime
+from .moto_backends import apply_patches
+from .router import LocalCloudApp
+
+HOST = LOOPBACK
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 5.0
 PROBE_TIMEOUT_S = 2.0
@@ -60,30 +68,8 @@ def probe(port: int, timeout: float = PROBE_TIMEOUT_S) -> dict[str, Any] | None:
     return None
 
 
-def port_is_open(port: int) -> bool:
-    """True when something accepts TCP connections on 127.0.0.1:port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(1.0)
-        return sock.connect_ex((HOST, port)) == 0
-
-
 def _read_state(cfg: Config) -> dict[str, Any] | None:
     return read_state(state_path(cfg))
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child of ours still "exists"; reap it if we can.
-    with contextlib.suppress(ChildProcessError, OSError):
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done == pid:
-            return False
-    return True
 
 
 def status(cfg: Config) -> dict[str, Any] | None:
@@ -98,7 +84,7 @@ def status(cfg: Config) -> dict[str, Any] | None:
     if not state:
         return None
     pid, port = int(state.get("pid", 0)), int(state.get("port", 0))
-    if pid <= 0 or not _pid_alive(pid):
+    if pid <= 0 or not is_alive(pid):
         return None
     live = probe(port)
     if live is None or live.get("boot_id") != state.get("boot_id"):
@@ -134,7 +120,7 @@ def start(cfg: Config, port: int | None = None) -> str:
         proc = subprocess.Popen(
             [sys.executable, "-m", "wildrydes_helpers", "local", "serve", "--port", str(port)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-            start_new_session=True, close_fds=True,
+            close_fds=True, **new_session_options(),
         )
     finally:
         log.close()
@@ -166,15 +152,8 @@ def stop(cfg: Config) -> bool:
             with contextlib.suppress(OSError):
                 state_path(cfg).unlink()
         return False
-    pid = int(running["pid"])
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while time.monotonic() < deadline and _pid_alive(pid):
-        time.sleep(0.02)
-    if _pid_alive(pid):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)  # its session: the server and its function workers
+    # Asked first, killed after STOP_TIMEOUT_S, with its function workers.
+    stop_tree(int(running["pid"]), timeout=STOP_TIMEOUT_S)
     with contextlib.suppress(OSError):
         state_path(cfg).unlink()
     return True
@@ -189,26 +168,17 @@ def _log_tail(cfg: Config, lines: int = 15) -> str:
 
 def serve(cfg: Config, port: int | None = None) -> None:
     """Run the local cloud in the foreground until SIGTERM or Ctrl-C."""
-    from .patches import apply_patches
-
     apply_patches()
     # Anything inside the local cloud that speaks boto3 (the on-failure destinations) talks to
     # the local cloud itself, with dummy credentials that are never a user's real ones.
-    for var, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                       ("AWS_SESSION_TOKEN", "testing")):
+    for var, value in (("AWS_ACCESS_KEY_ID", LOCAL_ACCESS_KEY_ID),
+                       ("AWS_SECRET_ACCESS_KEY", LOCAL_SECRET_ACCESS_KEY),
+                       ("AWS_SESSION_TOKEN", LOCAL_SESSION_TOKEN)):
         os.environ[var] = value
     os.environ.pop("AWS_PROFILE", None)
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-    from werkzeug.serving import make_server
-
-    from .app import LocalCloudApp
-    from .cloud import LocalCloud
-    from .esm import EventSourceMappingService
-    from .runtime import FunctionRuntime
-
     port = cfg.local_port if port is None else port
     cloud = LocalCloud(port=port)
-    app = LocalCloudApp(cloud, DomainDispatcherApplication(create_backend_app))
+    app = LocalCloudApp(cloud)
     try:
         server = make_server(HOST, port, app, threaded=True)
     except OSError as exc:
@@ -217,15 +187,15 @@ def serve(cfg: Config, port: int | None = None) -> None:
     cloud.port = server.server_port
     os.environ["AWS_ENDPOINT_URL"] = cloud.endpoint
     os.environ.setdefault("AWS_DEFAULT_REGION", cfg.region)
-    cloud.runtime = FunctionRuntime(cloud)
-    cloud.esm = EventSourceMappingService(cloud)
+    runtime, esm = FunctionRuntime(cloud), EventSourceMappingService(cloud)
+    cloud.runtime, cloud.esm = runtime, esm
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     thread.start()
-    cloud.esm.start()
+    esm.start()
     cfg.home.mkdir(parents=True, exist_ok=True)
     state = {"pid": os.getpid(), "port": cloud.port, "endpoint": cloud.endpoint,
              "boot_id": cloud.boot_id, "started_at": cloud.started_at,
@@ -237,8 +207,8 @@ def serve(cfg: Config, port: int | None = None) -> None:
             pass
     finally:
         print("wildrydes local cloud stopping", flush=True)
-        cloud.esm.shutdown()
-        cloud.runtime.shutdown()
+        esm.shutdown()
+        runtime.shutdown()
         server.shutdown()
         current = _read_state(cfg)
         if current and current.get("pid") == os.getpid():

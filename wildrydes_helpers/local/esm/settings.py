@@ -1,0 +1,202 @@
+"""Settings of a Kinesis event source mapping: validation as AWS does it, limits, defaults.
+
+``validate_mapping`` checks the fields of a Create or Update request and fills in the
+defaults; ``Settings`` is the subset of them that steers the processor (processor.py).
+The numbers in comments refer to the rules of ``SEMANTICS.md``.
+
+Example
+-------
+>>> Settings.from_mapping(validate_mapping({"StartingPosition": "LATEST"})).batch_size
+100
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+STATE_LIMIT_BYTES = 1_048_576
+PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
+READ_LIMIT = 10_000  # records per GetRecords-equivalent read, as Kinesis allows
+POLL_INTERVAL_S = 1.0  # rule 19
+
+STARTING_POSITIONS = ("LATEST", "TRIM_HORIZON", "AT_TIMESTAMP")
+INT_LIMITS: dict[str, tuple[int, int]] = {
+    "BatchSize": (1, 10_000),
+    "MaximumBatchingWindowInSeconds": (0, 300),
+    "TumblingWindowInSeconds": (0, 900),
+    "ParallelizationFactor": (1, 10),
+    "MaximumRetryAttempts": (-1, 10_000),
+    "MaximumRecordAgeInSeconds": (-1, 604_800),
+}
+DEFAULTS: dict[str, Any] = {
+    "BatchSize": 100,
+    "MaximumBatchingWindowInSeconds": 0,
+    "TumblingWindowInSeconds": 0,
+    "ParallelizationFactor": 1,
+    "MaximumRetryAttempts": -1,
+    "MaximumRecordAgeInSeconds": -1,
+    "BisectBatchOnFunctionError": False,
+    "FunctionResponseTypes": [],
+    "DestinationConfig": {"OnFailure": {}},
+}
+_NOT_KINESIS = ("Queues", "Topics", "SourceAccessConfigurations", "SelfManagedEventSource",
+                "SelfManagedKafkaEventSourceConfig", "AmazonManagedKafkaEventSourceConfig",
+                "DocumentDBEventSourceConfig", "ScalingConfig", "ProvisionedPollerConfig")
+
+
+class InvalidMappingError(ValueError):
+    """A mapping setting AWS would reject (InvalidParameterValueException)."""
+
+
+
+def _check_int(name: str, value: Any) -> int:
+    low, high = INT_LIMITS[name]
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        raise InvalidMappingError(f"{name} must be a whole number from {low} to {high}, "
+                                  f"not {value!r}.")
+    value = int(value)
+    if not low <= value <= high:
+        raise InvalidMappingError(f"{name}={value} is out of range: use {low} to {high}.")
+    if name == "MaximumRecordAgeInSeconds" and -1 < value < 60:
+        raise InvalidMappingError(
+            f"MaximumRecordAgeInSeconds={value} is out of range: use -1 (no limit) or "
+            "60 to 604800.")
+    return value
+
+
+def _check_destination(value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidMappingError("DestinationConfig must be an object such as "
+                                  '{"OnFailure": {"Destination": "<SQS queue or SNS topic ARN>"}}.')
+    if value.get("OnSuccess"):
+        raise InvalidMappingError("DestinationConfig.OnSuccess is not supported for Kinesis "
+                                  "event sources; use OnFailure.")
+    on_failure = value.get("OnFailure") or {}
+    destination = on_failure.get("Destination") if isinstance(on_failure, Mapping) else None
+    if destination is None:
+        return {"OnFailure": {}}
+    parts = str(destination).split(":")
+    if len(parts) < 6 or parts[0] != "arn" or parts[2] not in ("sqs", "sns"):
+        raise InvalidMappingError(
+            f"DestinationConfig.OnFailure.Destination {destination!r} is not an SQS queue or "
+            "SNS topic ARN (arn:aws:sqs:REGION:ACCOUNT:NAME or arn:aws:sns:...).")
+    return {"OnFailure": {"Destination": str(destination)}}
+
+
+def validate_mapping(params: Mapping[str, Any],
+                     current: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Check Create (``current`` None) or Update settings as AWS does; return the full set.
+
+    Parameters
+    ----------
+    params : the request's fields (CreateEventSourceMapping or UpdateEventSourceMapping).
+    current : the mapping's settings before an update, or None for a create.
+
+    Returns
+    -------
+    dict
+        Every setting of the mapping (defaults filled in), plus ``Enabled``.
+
+    Raises
+    ------
+    InvalidMappingError
+        With a message naming the setting and its allowed values.
+
+    Example
+    -------
+    >>> validate_mapping({"StartingPosition": "LATEST", "TumblingWindowInSeconds": 60})["BatchSize"]
+    100
+    """
+    creating = current is None
+    for key in _NOT_KINESIS:
+        if params.get(key) is not None:
+            raise InvalidMappingError(f"{key} is not valid for a Kinesis event source.")
+    if params.get("FilterCriteria"):
+        raise InvalidMappingError("FilterCriteria is not supported by the local cloud; "
+                                  "filter the records inside the function instead.")
+    if not creating:
+        for key in ("StartingPosition", "StartingPositionTimestamp", "EventSourceArn"):
+            if key in params:
+                raise InvalidMappingError(f"{key} cannot be changed by an update; delete the "
+                                          "mapping and create a new one.")
+    out: dict[str, Any] = dict(DEFAULTS) if creating else dict(current or {})
+    if creating:
+        out["Enabled"] = True
+        position = params.get("StartingPosition")
+        if position is None:
+            raise InvalidMappingError("StartingPosition is required for a Kinesis event "
+                                      "source: use LATEST, TRIM_HORIZON or AT_TIMESTAMP.")
+        if position not in STARTING_POSITIONS:
+            raise InvalidMappingError(f"StartingPosition {position!r} is not valid: use "
+                                      "LATEST, TRIM_HORIZON or AT_TIMESTAMP.")
+        stamp = params.get("StartingPositionTimestamp")
+        if position == "AT_TIMESTAMP":
+            if isinstance(stamp, bool) or not isinstance(stamp, int | float):
+                raise InvalidMappingError("StartingPosition AT_TIMESTAMP needs "
+                                          "StartingPositionTimestamp (a time).")
+            out["StartingPositionTimestamp"] = float(stamp)
+        elif stamp is not None:
+            raise InvalidMappingError("StartingPositionTimestamp is only valid with "
+                                      "StartingPosition AT_TIMESTAMP.")
+        out["StartingPosition"] = position
+    for name in INT_LIMITS:
+        if params.get(name) is not None:
+            out[name] = _check_int(name, params[name])
+    if params.get("BisectBatchOnFunctionError") is not None:
+        if not isinstance(params["BisectBatchOnFunctionError"], bool):
+            raise InvalidMappingError("BisectBatchOnFunctionError must be true or false.")
+        out["BisectBatchOnFunctionError"] = params["BisectBatchOnFunctionError"]
+    if params.get("Enabled") is not None:
+        if not isinstance(params["Enabled"], bool):
+            raise InvalidMappingError("Enabled must be true or false.")
+        out["Enabled"] = params["Enabled"]
+    if params.get("FunctionResponseTypes") is not None:
+        types = params["FunctionResponseTypes"]
+        if not isinstance(types, list) or any(t != "ReportBatchItemFailures" for t in types):
+            raise InvalidMappingError("FunctionResponseTypes may only hold "
+                                      "'ReportBatchItemFailures'.")
+        out["FunctionResponseTypes"] = sorted(set(types))
+    if params.get("DestinationConfig") is not None:
+        out["DestinationConfig"] = _check_destination(params["DestinationConfig"])
+    if out["TumblingWindowInSeconds"] > 0 and out["ParallelizationFactor"] > 1:
+        raise InvalidMappingError(
+            "TumblingWindowInSeconds cannot be used with ParallelizationFactor greater than "
+            "1: window state is kept per shard. Set ParallelizationFactor to 1.")
+    return out
+
+
+@dataclass
+class Settings:
+    """The mapping's settings that steer the logic (a subset of its API fields)."""
+
+    batch_size: int = 100
+    window_seconds: int = 0
+    max_retry_attempts: int = -1
+    bisect: bool = False
+    max_record_age_s: int = -1
+    batching_window_s: int = 0
+    report_item_failures: bool = False
+    retry_base_delay_s: float = 0.1
+    retry_max_delay_s: float = 1.0
+
+    @classmethod
+    def from_mapping(cls, cfg: Mapping[str, Any], **extra: Any) -> Settings:
+        """Settings from validated API fields (see ``validate_mapping``).
+
+        Example
+        -------
+        >>> Settings.from_mapping({"BatchSize": 5}).batch_size
+        5
+        """
+        full = {**DEFAULTS, **cfg}
+        return cls(
+            batch_size=full["BatchSize"], window_seconds=full["TumblingWindowInSeconds"],
+            max_retry_attempts=full["MaximumRetryAttempts"],
+            bisect=bool(full["BisectBatchOnFunctionError"]),
+            max_record_age_s=full["MaximumRecordAgeInSeconds"],
+            batching_window_s=full["MaximumBatchingWindowInSeconds"],
+            report_item_failures="ReportBatchItemFailures" in full["FunctionResponseTypes"],
+            **extra,
+        )
