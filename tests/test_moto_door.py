@@ -1,0 +1,366 @@
+"""moto behind one door: the local cloud's services run on a fake of it, and only
+``local/moto_backends.py`` imports moto; the package's imports have no cycle; moto's own
+per-record Kinesis trigger is unhooked by the patches.
+
+No local cloud here: the fakes run in this process, and the moto test runs moto in-process
+under ``mock_aws`` with everything it changes put back afterwards.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import threading
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import wildrydes_helpers
+from wildrydes_helpers.local import moto_backends
+from wildrydes_helpers.local.aws_errors import AwsApiError
+from wildrydes_helpers.local.context import InvokeResult, LocalCloud
+from wildrydes_helpers.local.esm.service import EventSourceMappingService
+from wildrydes_helpers.local.lambda_.runtime import FunctionRuntime, InvalidInvocation
+from wildrydes_helpers.local.moto_backends import (
+    FunctionNotFound,
+    FunctionSpec,
+    InvalidFunctionReference,
+    ShardCursor,
+    ShardRecord,
+    StreamNotFound,
+)
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+FUNCTION = "door-fn"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION}"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/door-role"
+STREAM = "door-stream"
+STREAM_ARN = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{STREAM}"
+SHARD = "shardId-000000000000"
+PACKAGE = Path(wildrydes_helpers.__file__).parent
+
+
+class FakeBackends:
+    """The moto door's methods over one function and one single-shard stream, no moto."""
+
+    def __init__(self) -> None:
+        self.account_id = ACCOUNT
+        self.lock = threading.RLock()
+        self.records: list[ShardRecord] = []
+
+    def function_spec(self, region: str, function: str,
+                      qualifier: str | None = None) -> FunctionSpec:
+        if qualifier == "bad":
+            raise InvalidFunctionReference("Invalid qualifier bad")
+        if region != REGION or function not in (FUNCTION, FUNCTION_ARN):
+            raise FunctionNotFound(f"Function not found: {function}")
+        return FunctionSpec(REGION, FUNCTION, "$LATEST", FUNCTION_ARN, "index.handler",
+                            "python3.12", 3.0, 128, ROLE, (), "c2hh", "Zip", b"zip")
+
+    def shard_ids(self, region: str, stream_name: str) -> list[str]:
+        return [SHARD] if (region, stream_name) == (REGION, STREAM) else []
+
+    def starting_cursors(self, region: str, stream_arn: str, position: str,
+                         timestamp: float | None = None) -> dict[str, ShardCursor]:
+        if (region, stream_arn) != (REGION, STREAM_ARN):
+            raise StreamNotFound(stream_arn)
+        count = len(self.records) if position == "LATEST" else 0
+        return {SHARD: ShardCursor(count)}
+
+    def read_shard(self, region: str, stream_name: str, shard_id: str, cursor: ShardCursor,
+                   limit: int) -> tuple[list[ShardRecord], bool]:
+        new = self.records[cursor.count:cursor.count + limit]
+        cursor.count += len(new)
+        return new, cursor.count == len(self.records)
+
+    def queue_exists(self, region: str, name: str) -> bool:
+        return False
+
+    def topic_exists(self, region: str, arn: str) -> bool:
+        return False
+
+
+class FakeRunner:
+    """Stands in for the runtime: records each invocation's event, answers ``null``."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def invoke(self, function: str, payload: bytes, region: str, *,
+               invocation_type: str = "RequestResponse",
+               qualifier: str | None = None) -> InvokeResult:
+        self.events.append(json.loads(payload))
+        return InvokeResult(200, b"null", None, "", f"r{len(self.events)}", 1.0)
+
+    def forget(self, function_name: str) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        pass
+
+
+def _fake_cloud() -> LocalCloud:
+    return LocalCloud(port=0, backends=FakeBackends())  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- (a) on a fake
+
+
+def test_mappings_are_created_read_listed_and_deleted_on_a_fake_moto() -> None:
+    service = EventSourceMappingService(_fake_cloud())
+    created = service.create(REGION, {"FunctionName": FUNCTION, "EventSourceArn": STREAM_ARN,
+                                      "StartingPosition": "TRIM_HORIZON", "BatchSize": 5})
+    assert created["State"] == "Creating" and created["FunctionArn"] == FUNCTION_ARN
+    assert created["EventSourceArn"] == STREAM_ARN and created["BatchSize"] == 5
+    assert json.loads(json.dumps(created)) == created  # the API JSON is plain strings
+    uuid = created["UUID"]
+    assert service.get(uuid) == created
+    assert service.list(REGION) == [created]
+    assert service.list(REGION, function_name=FUNCTION_ARN) == [created]
+    assert service.list(REGION, function_name="other") == []
+    assert service.list("eu-west-1") == []
+    with pytest.raises(AwsApiError) as conflict:
+        service.create(REGION, {"FunctionName": FUNCTION, "EventSourceArn": STREAM_ARN,
+                                "StartingPosition": "LATEST"})
+    assert conflict.value.status == 409
+    updated = service.update(uuid, {"Enabled": False})
+    assert updated["State"] == "Disabling"
+    deleted = service.delete(uuid)
+    assert deleted["State"] == "Deleting"
+    with pytest.raises(AwsApiError) as gone:
+        service.get(uuid)
+    assert (gone.value.status, gone.value.code) == (404, "ResourceNotFoundException")
+    assert service.list(REGION) == []
+
+
+@pytest.mark.parametrize(("params", "status", "words"), [
+    ({"FunctionName": "nobody"}, 404, "Function not found"),
+    ({"EventSourceArn": STREAM_ARN.replace(STREAM, "nothing")}, 400, "Stream not found"),
+    ({"DestinationConfig": {"OnFailure": {
+        "Destination": f"arn:aws:sqs:{REGION}:{ACCOUNT}:missing"}}}, 400, "does not exist"),
+])
+def test_the_fake_moto_answers_missing_resources_with_aws_errors(
+        params: dict[str, Any], status: int, words: str) -> None:
+    service = EventSourceMappingService(_fake_cloud())
+    request = {"FunctionName": FUNCTION, "EventSourceArn": STREAM_ARN,
+               "StartingPosition": "LATEST", **params}
+    with pytest.raises(AwsApiError) as err:
+        service.create(REGION, request)
+    assert err.value.status == status and words in err.value.message
+
+
+def test_a_poller_reads_the_fake_stream_and_invokes_the_fake_runner() -> None:
+    cloud = _fake_cloud()
+    runner = FakeRunner()
+    cloud.runtime = runner
+    backends: FakeBackends = cloud.backends  # type: ignore[assignment]
+    backends.records = [ShardRecord(i, "Shadowfax", "e30=", time.time()) for i in (1, 2, 3)]
+    service = EventSourceMappingService(cloud, poll_interval=0.05)
+    service.start()
+    try:
+        service.create(REGION, {"FunctionName": FUNCTION, "EventSourceArn": STREAM_ARN,
+                                "StartingPosition": "TRIM_HORIZON"})
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not runner.events:
+            time.sleep(0.02)
+    finally:
+        service.shutdown()
+    assert runner.events, "the poller never invoked the function"
+    records = runner.events[0]["Records"]
+    assert [r["kinesis"]["sequenceNumber"] for r in records] == ["1", "2", "3"]
+    assert records[0]["eventSourceARN"] == STREAM_ARN and records[0]["invokeIdentityArn"] == ROLE
+
+
+def test_the_runtime_finds_functions_through_the_fake_moto(tmp_path: Path) -> None:
+    runtime = FunctionRuntime(_fake_cloud(), home=tmp_path)
+    try:
+        spec = runtime.function_spec(FUNCTION, REGION)
+        assert (spec.name, spec.handler, spec.role) == (FUNCTION, "index.handler", ROLE)
+        with pytest.raises(FunctionNotFound):
+            runtime.function_spec("nobody", REGION)
+        with pytest.raises(FunctionNotFound):
+            runtime.invoke("nobody", b"{}", REGION)
+        with pytest.raises(InvalidInvocation):
+            runtime.function_spec(FUNCTION, REGION, qualifier="bad")
+        dry = runtime.invoke(FUNCTION, b"{}", REGION, invocation_type="DryRun")
+        assert (dry.status_code, dry.payload) == (204, b"")
+    finally:
+        runtime.shutdown()
+
+
+# --------------------------------------------------------------------------- (b) one door
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported_names(path: Path) -> list[tuple[str, int, list[str]]]:
+    """(module, level, imported names) of every import statement, at any depth."""
+    found: list[tuple[str, int, list[str]]] = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, 0, []) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            found.append((node.module or "", node.level, [a.name for a in node.names]))
+    return found
+
+
+def _dynamic_imports(path: Path) -> list[str]:
+    """String arguments of importlib.import_module(...) and __import__(...) calls."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called in ("import_module", "__import__") and isinstance(node.args[0].value, str):
+                names.append(node.args[0].value)
+    return names
+
+
+def test_only_moto_backends_imports_moto() -> None:
+    offenders = []
+    for path in sorted((PACKAGE / "local").rglob("*.py")):
+        modules = [m for m, level, _ in _imported_names(path) if level == 0]
+        modules += _dynamic_imports(path)
+        if any(m == "moto" or m.startswith("moto.") for m in modules) \
+                and path.name != "moto_backends.py":
+            offenders.append(str(path.relative_to(PACKAGE)))
+    assert offenders == []
+    door = _imported_names(PACKAGE / "local" / "moto_backends.py")
+    assert any(m.startswith("moto.") for m, level, _ in door if level == 0)
+
+
+# --------------------------------------------------------------------------- (c) no cycle
+
+
+def _import_graph() -> dict[str, set[str]]:
+    files = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {name: set() for name in files}
+    for name, path in files.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for module, level, names in _imported_names(path):
+            if level:
+                base = package
+                for _ in range(level - 1):
+                    base = base.rpartition(".")[0]
+                target = f"{base}.{module}" if module else base
+            else:
+                target = module
+            if target not in files:
+                continue
+            graph[name].add(target)
+            for imported in names:  # `from .pkg import module` imports that module too
+                if f"{target}.{imported}" in files:
+                    graph[name].add(f"{target}.{imported}")
+        graph[name].discard(name)
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def test_the_import_graph_has_no_cycle() -> None:
+    graph = _import_graph()
+    assert "wildrydes_helpers.local.router" in graph
+    assert "wildrydes_helpers.local.lambda_.invoke_api" in graph["wildrydes_helpers.local.router"]
+    cycle = _cycle(graph)
+    assert cycle is None, " -> ".join(cycle or [])
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+# --------------------------------------------------------------------------- moto's trigger
+
+
+def _zip(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", source)
+    return buffer.getvalue()
+
+
+def test_moto_own_kinesis_trigger_is_unhooked(monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+    from moto import mock_aws
+    from moto.awslambda.models import LambdaBackend, LambdaFunction
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = vars(LambdaBackend)["send_kinesis_message"]
+    assert original is not moto_backends._no_per_record_trigger, \
+        "moto was already patched in this process: run this test in a fresh one"
+    # Whatever apply_patches changes is put back when the test ends.
+    monkeypatch.setattr(moto_backends, "_applied", False)
+    monkeypatch.setattr(LambdaBackend, "send_kinesis_message", original)
+    monkeypatch.setattr(DynamoHandler, "serialized", DynamoHandler.serialized)
+    monkeypatch.delenv("MOTO_IAM_LOAD_MANAGED_POLICIES", raising=False)
+    monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(var, "testing")
+    invoked: list[str] = []
+    # LambdaFunction.invoke is where moto would start Docker: record the call instead.
+    monkeypatch.setattr(LambdaFunction, "invoke",
+                        lambda self, body, *args, **kwargs: invoked.append(body))
+
+    with mock_aws():
+        kw = {"region_name": REGION}
+        kinesis = boto3.client("kinesis", **kw)
+        kinesis.create_stream(StreamName=STREAM, ShardCount=1)
+        role = boto3.client("iam", **kw).create_role(
+            RoleName="door-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        lam = boto3.client("lambda", **kw)
+        lam.create_function(FunctionName=FUNCTION, Runtime="python3.12", Role=role,
+                            Handler="index.handler",
+                            Code={"ZipFile": _zip("def handler(e, c):\n    return e\n")})
+        stream_arn = kinesis.describe_stream(StreamName=STREAM)["StreamDescription"]["StreamARN"]
+        # Straight into moto's own Lambda API: the local cloud's router never sees it.
+        lam.create_event_source_mapping(FunctionName=FUNCTION, EventSourceArn=stream_arn,
+                                        StartingPosition="TRIM_HORIZON")
+
+        # Unpatched, moto runs the function inside PutRecord, once per record.
+        kinesis.put_record(StreamName=STREAM, Data=b"before", PartitionKey="k")
+        assert len(invoked) == 1
+        assert json.loads(invoked[0])["Records"][0]["eventSourceARN"] == stream_arn
+
+        moto_backends.apply_patches()
+        assert LambdaBackend.send_kinesis_message is moto_backends._no_per_record_trigger
+        kinesis.put_record(StreamName=STREAM, Data=b"after", PartitionKey="k")
+        kinesis.put_record(StreamName=STREAM, Data=b"again", PartitionKey="k")
+        assert len(invoked) == 1, "moto invoked the function despite the patch"
+        shard = kinesis.describe_stream(StreamName=STREAM)["StreamDescription"]["Shards"][0]
+        iterator = kinesis.get_shard_iterator(StreamName=STREAM, ShardId=shard["ShardId"],
+                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        stored = kinesis.get_records(ShardIterator=iterator)["Records"]
+        assert [r["Data"] for r in stored] == [b"before", b"after", b"again"]
