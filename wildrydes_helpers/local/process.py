@@ -47,15 +47,38 @@ PROBE_TIMEOUT_S = 2.0
 
 
 def state_path(cfg: Config) -> Path:
+    """Where the running local cloud of this home records its pid, port and boot id.
+
+    Example
+    -------
+    >>> from wildrydes_helpers.config import load_config
+    >>> state_path(load_config()).name
+    'local-cloud.json'
+    """
     return cfg.home / "local-cloud.json"
 
 
 def log_path(cfg: Config) -> Path:
+    """Where the local cloud of this home writes its log.
+
+    Example
+    -------
+    >>> from wildrydes_helpers.config import load_config
+    >>> log_path(load_config()).name
+    'local-cloud.log'
+    """
     return cfg.home / "local-cloud.log"
 
 
 def probe(port: int, timeout: float = PROBE_TIMEOUT_S) -> dict[str, Any] | None:
-    """The status of a local cloud answering on ``port``, or None if none answers there."""
+    """The status of a local cloud answering on ``port``, or None if none answers there.
+
+    Example
+    -------
+    >>> from wildrydes_helpers.ports import free_port
+    >>> probe(free_port()) is None
+    True
+    """
     try:
         with urllib.request.urlopen(
             f"http://{HOST}:{port}/_wildrydes/status", timeout=timeout
@@ -93,7 +116,13 @@ def status(cfg: Config) -> dict[str, Any] | None:
 
 
 def start(cfg: Config, port: int | None = None) -> str:
-    """Start the local cloud in the background (or reuse a running one); return its endpoint."""
+    """Start the local cloud in the background (or reuse a running one); return its endpoint.
+
+    Example
+    -------
+    >>> start(load_config())  # doctest: +SKIP
+    'http://127.0.0.1:4599'
+    """
     port = cfg.local_port if port is None else port
     running = status(cfg)
     if running is not None:
@@ -144,7 +173,13 @@ def start(cfg: Config, port: int | None = None) -> str:
 
 
 def stop(cfg: Config) -> bool:
-    """Stop this home's local cloud; True if one was running. Never fails when none runs."""
+    """Stop this home's local cloud; True if one was running. Never fails when none runs.
+
+    Example
+    -------
+    >>> stop(load_config())  # doctest: +SKIP
+    True
+    """
     state = _read_state(cfg)
     running = status(cfg)
     if running is None:
@@ -167,7 +202,13 @@ def _log_tail(cfg: Config, lines: int = 15) -> str:
 
 
 def serve(cfg: Config, port: int | None = None) -> None:
-    """Run the local cloud in the foreground until SIGTERM or Ctrl-C."""
+    """Run the local cloud in the foreground until SIGTERM or Ctrl-C.
+
+    Example
+    -------
+    >>> serve(load_config(), port=4599)  # doctest: +SKIP
+    wildrydes local cloud listening on http://127.0.0.1:4599 (pid 4242)
+    """
     apply_patches()
     # Anything inside the local cloud that speaks boto3 (the on-failure destinations) talks to
     # the local cloud itself, with dummy credentials that are never a user's real ones.

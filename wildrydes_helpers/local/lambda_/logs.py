@@ -17,7 +17,6 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 from ...processes import signal_word
 from ..context import LATEST
@@ -108,21 +107,6 @@ def error_json(error_type: str, message: str, request_id: str = "") -> bytes:
     """
     return json.dumps({"errorMessage": message, "errorType": error_type,
                        "requestId": request_id, "stackTrace": []}).encode()
-
-
-def error_log(payload: dict[str, Any]) -> str:
-    """The log event of an error payload: ``[ERROR] Type: message`` and the trace, if any.
-
-    Example
-    -------
-    >>> error_log({"errorType": "InjectedFault", "errorMessage": "boom"})
-    '[ERROR] InjectedFault: boom\\n'
-    """
-    text = f"[ERROR] {payload.get('errorType')}: {payload.get('errorMessage')}"
-    trace = payload.get("stackTrace") or []
-    if trace:
-        text += "\nTraceback (most recent call last):\n" + "".join(trace).rstrip("\n")
-    return text + "\n"
 
 
 def init_start_line() -> str:

@@ -40,7 +40,6 @@ from ..moto_backends import FunctionSpec, InvalidFunctionReference
 from .logs import (
     LogEvent,
     error_json,
-    error_log,
     init_start_line,
     log_stream_name,
     log_tail,
@@ -50,6 +49,7 @@ from .logs import (
     write_log_events,
 )
 from .pool import IDLE_LIMIT_S, INIT_TIMEOUT_S, InitFailed, RunOutcome, Worker, WorkerPool
+from .worker import error_log
 
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 REAP_EVERY_S = 10.0

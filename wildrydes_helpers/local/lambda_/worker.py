@@ -194,7 +194,7 @@ def error_log(payload: dict[str, Any]) -> str:
     >>> error_log({"errorType": "ValueError", "errorMessage": "bad", "stackTrace": []})
     '[ERROR] ValueError: bad\\n'
     """
-    text = f"[ERROR] {payload['errorType']}: {payload['errorMessage']}"
+    text = f"[ERROR] {payload.get('errorType')}: {payload.get('errorMessage')}"
     trace = payload.get("stackTrace") or []
     if trace:
         text += "\nTraceback (most recent call last):\n" + "".join(trace).rstrip("\n")
