@@ -13,7 +13,6 @@ Example
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import shutil
@@ -22,7 +21,6 @@ import sys
 import tempfile
 import time
 import uuid
-import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ import boto3
 import botocore.config
 
 from wildrydes_helpers.config import Config, load_config
+from wildrydes_helpers.function_zip import build_zip
 from wildrydes_helpers.iam import TRUST_POLICY
 from wildrydes_helpers.ports import free_port
 
@@ -157,10 +156,7 @@ def zip_source(source: str, name: str = "index.py") -> bytes:
     >>> zip_source("def handler(e, c):\n    return e\n")[:2]
     b'PK'
     """
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
-        archive.writestr(name, source)
-    return buf.getvalue()
+    return build_zip(files={name: source})
 
 
 def lambda_role(endpoint: str, prefix: str) -> str:

@@ -16,7 +16,6 @@ import sys
 import textwrap
 import threading
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import botocore.exceptions
 import pytest
 from esm_testkit import ensure_role, zip_source
 
+from wildrydes_helpers import faults_client
 from wildrydes_helpers.local.runtime import (
     exit_reason,
     log_stream_name,
@@ -117,11 +117,7 @@ def log_messages(lab: Any, name: str) -> list[tuple[str, list[str]]]:
 
 
 def set_faults(lab: Any, settings: dict[str, Any]) -> None:
-    req = urllib.request.Request(f"{lab.endpoint}/_wildrydes/faults", method="PUT",
-                                 data=json.dumps(settings).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        assert resp.status == 200
+    faults_client.set_faults(lab, **settings)
 
 
 # -- pure helpers ---------------------------------------------------------------------------

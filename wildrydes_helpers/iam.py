@@ -14,8 +14,10 @@ from typing import Any
 
 from .config import MANAGED_POLICY_ARN_SUFFIX
 from .errors import PrerequisiteError
+from .lab_step import lab_step
+from .notebook_names import NB_ROLE
 from .session import LabSession
-from .steps import NB_ROLE, StepResult, lab_step, mask_arn
+from .step_result import StepResult, mask_arn
 from .table import table_arn
 
 MAX_POLICY_VERSIONS = 5  # IAM's limit per managed policy

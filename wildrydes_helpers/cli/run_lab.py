@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..config import load_config
 from ..errors import WildRydesError
+from ..local import server
 
 DEFAULT_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -27,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     Example
     -------
-    >>> from wildrydes_helpers.cli import build_parser
+    >>> from wildrydes_helpers.cli.main import build_parser
     >>> build_parser().parse_args(["run-lab", "--out", "/tmp/lab"]).out
     PosixPath('/tmp/lab')
     """
@@ -45,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the lab; 0 when every notebook passed, 1 at the first failing cell."""
-    from ..local import server
+    # nbformat and nbclient (under run_lab) are heavy: only `run-lab` pays for them.
     from ..run_lab import CELL_TIMEOUT_S, run_lab, stop_lab_processes
 
     cfg = load_config()
