@@ -16,8 +16,9 @@ from typing import Any
 
 from wildrydes_helpers.config import Config
 from wildrydes_helpers.local import server
+from wildrydes_helpers.processes import rss_mb
 
-from .common import local_client, median, private_config, progress, rss_mb, wait_until
+from .common import local_client, median, private_config, progress, wait_until
 
 STARTS = 5
 IDLE_S = 3.0
@@ -70,11 +71,11 @@ def run(endpoint: str | None = None) -> dict[str, Any]:
                 if attempt == STARTS - 1:
                     pid = int((server.status(cfg) or {})["pid"])
                     time.sleep(IDLE_S)
-                    figures["local_cloud_rss_mb"] = rss_mb(pid)
+                    figures["local_cloud_rss_mb"] = round(rss_mb(pid), 1)
                     _touch_every_service(cfg.local_endpoint, cfg.region)
                     time.sleep(IDLE_S)
                     # Informational: after every served service has built its backend.
-                    figures["local_cloud_rss_all_services_mb"] = rss_mb(pid)
+                    figures["local_cloud_rss_all_services_mb"] = round(rss_mb(pid), 1)
             finally:
                 server.stop(cfg)
     figures["local_cloud_start_s"] = median(starts)

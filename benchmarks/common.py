@@ -59,23 +59,6 @@ def median(values: Sequence[float]) -> float:
 
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process in MB (VmRSS from /proc), 0.0 if it cannot be read.
-
-    Example
-    -------
-    >>> rss_mb(os.getpid()) > 0
-    True
-    """
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0.0
-
-
 def wait_until(check: Callable[[], bool], timeout_s: float, interval_s: float = 0.01) -> float:
     """Poll ``check`` until it is true; return the seconds it took, raise TimeoutError if never.
 
@@ -153,7 +136,7 @@ def zip_source(source: str, name: str = "index.py") -> bytes:
 
     Example
     -------
-    >>> zip_source("def handler(e, c):\n    return e\n")[:2]
+    >>> zip_source("x = 1")[:2]
     b'PK'
     """
     return build_zip(files={name: source})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote
 
 from .config import MANAGED_POLICY_ARN_SUFFIX
 from .errors import PrerequisiteError
@@ -90,8 +91,6 @@ def _ensure_policy(lab: LabSession, arn: str, name: str, document: dict[str, Any
     current = iam.get_policy_version(
         PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]["Document"]
     if isinstance(current, str):  # botocore normally decodes it already
-        from urllib.parse import unquote
-
         current = json.loads(unquote(current))
     if current == document:
         return "up to date"
@@ -132,8 +131,6 @@ def create_role(*, session: LabSession | None = None) -> StepResult:
     else:
         trust = role.get("AssumeRolePolicyDocument")
         if isinstance(trust, str):
-            from urllib.parse import unquote
-
             trust = json.loads(unquote(trust))
         if trust != TRUST_POLICY:
             iam.update_assume_role_policy(RoleName=cfg.role_name,

@@ -281,7 +281,7 @@ def run_lab(notebooks_dir: Path, out_dir: Path | None = None, *,
     >>> run_lab(Path("notebooks"), Path("/tmp/lab")).verdict    # doctest: +SKIP
     'Reconciliation: exact ...'
     """
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # heavy (it may load ipywidgets): only a run pays for it
 
     paths = find_notebooks(notebooks_dir)
     run = LabRun()

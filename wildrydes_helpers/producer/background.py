@@ -43,7 +43,13 @@ _children: dict[int, subprocess.Popen[bytes]] = {}
 
 
 def state_path(cfg: Config) -> Path:
-    """Where the background producer's pid, arguments and ledger path are kept."""
+    """Where the background producer's pid, arguments and ledger path are kept.
+
+    Example
+    -------
+    >>> state_path(load_config()).name
+    'producer.json'
+    """
     return cfg.home / "producer.json"
 
 
