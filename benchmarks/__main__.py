@@ -20,7 +20,7 @@ import time
 import traceback
 from typing import Any
 
-from wildrydes_helpers.local import process as server
+from wildrydes_helpers.local import process as local_cloud
 
 from .common import private_config, progress, targets_met
 
@@ -82,10 +82,10 @@ def main() -> int:
         os.environ.pop("AWS_ENDPOINT_URL", None)
         progress(f"starting a private local cloud in {cfg.home}")
         try:
-            endpoint = server.start(cfg)
+            endpoint = local_cloud.start(cfg)
             figures = run_all(endpoint)
         finally:
-            server.stop(cfg)
+            local_cloud.stop(cfg)
     print(json.dumps(figures), flush=True)
     return 0
 

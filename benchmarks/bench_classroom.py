@@ -10,7 +10,7 @@ stream. The lab's function and trigger aggregate them in 10 s windows. Measured:
   item is readable when that PutItem returns, milliseconds later). Polling the table instead
   would hold the local cloud's lock for every scan and slow down what it measures;
 - ``classroom_peak_rss_mb``: the local cloud process and its function workers together,
-  sampled every 0.5 s from /proc.
+  sampled every 0.5 s.
 
 Example
 -------
@@ -33,11 +33,12 @@ from typing import Any
 
 from wildrydes_helpers.config import load_config
 from wildrydes_helpers.ledger import Ledger, read_ledger
-from wildrydes_helpers.local import process as server
+from wildrydes_helpers.local import process as local_cloud
+from wildrydes_helpers.processes import new_session_options, tree_rss_mb
 from wildrydes_helpers.producer import next_window_start
 from wildrydes_helpers.session import LabSession, get_session
 
-from .common import progress, rss_mb
+from .common import progress
 
 PRODUCERS = 30
 UNICORNS_EACH = 5
@@ -49,30 +50,6 @@ SAMPLE_EVERY_S = 0.5
 PREFIX = "classroom"
 LATENCY_TARGET_S = 2.0
 RSS_TARGET_MB = 400.0
-
-
-def descendants(pid: int) -> list[int]:
-    """``pid`` and every process below it (from /proc; empty where there is no /proc).
-
-    Example
-    -------
-    >>> os.getpid() in descendants(os.getpid())
-    True
-    """
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        out.append(current)
-        todo += children.get(current, [])
-    return out
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -116,7 +93,7 @@ class _Sampler(threading.Thread):
 
     def run(self) -> None:
         while not self.stop_event.is_set():
-            total = sum(rss_mb(p) for p in descendants(self.pid))
+            total = tree_rss_mb(self.pid)
             self.peak_mb = max(self.peak_mb, total)
             self.stop_event.wait(SAMPLE_EVERY_S)
 
@@ -162,7 +139,7 @@ def _start_producers(lab: LabSession, workdir: Path, duration: float) -> list[su
                  "--rate", str(RATE), "--duration", str(duration), "--seed", str(student),
                  "--ledger", str(workdir / f"ledger-{student:02d}.json"), "--quiet", "--align"],
                 env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True))
+                **new_session_options()))
         finally:
             log.close()
     return procs
@@ -196,7 +173,7 @@ def run(endpoint: str) -> dict[str, Any]:
     lab = get_session(config=cfg)
     if lab.endpoint != endpoint:
         raise RuntimeError(f"the lab session uses {lab.endpoint}, not the benchmark's {endpoint}")
-    running = server.status(cfg)
+    running = local_cloud.status(cfg)
     if running is None:
         raise RuntimeError("the benchmark's local cloud is not running")
     wr.create_stream(shard_count=SHARDS, session=lab)

@@ -215,13 +215,13 @@ def run(endpoint: str) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    from wildrydes_helpers.local import process as server
+    from wildrydes_helpers.local import process as local_cloud
 
     from .common import private_config
 
     with private_config() as cfg:
         os.environ.pop("AWS_ENDPOINT_URL", None)
         try:
-            print(json.dumps(run(server.start(cfg))))
+            print(json.dumps(run(local_cloud.start(cfg))))
         finally:
-            server.stop(cfg)
+            local_cloud.stop(cfg)

@@ -1,6 +1,6 @@
 """How fast the local cloud starts and how much memory it holds when idle.
 
-Each start is a fresh process in its own home, timed from ``server.start()`` to the first
+Each start is a fresh process in its own home, timed from ``local_cloud.start()`` to the first
 successful DynamoDB ListTables.
 
 Example
@@ -15,9 +15,10 @@ import time
 from typing import Any
 
 from wildrydes_helpers.config import Config
-from wildrydes_helpers.local import process as server
+from wildrydes_helpers.local import process as local_cloud
+from wildrydes_helpers.processes import rss_mb
 
-from .common import local_client, median, private_config, progress, rss_mb, wait_until
+from .common import local_client, median, private_config, progress, wait_until
 
 STARTS = 5
 IDLE_S = 3.0
@@ -27,7 +28,7 @@ HIGHER_IS_BETTER: set[str] = set()
 
 
 def time_one_start(cfg: Config) -> float:
-    """Seconds from ``server.start()`` to the first answered DynamoDB ListTables.
+    """Seconds from ``local_cloud.start()`` to the first answered DynamoDB ListTables.
 
     Example
     -------
@@ -38,7 +39,7 @@ def time_one_start(cfg: Config) -> float:
     # The client is built before the clock starts: its cost is the caller's, not the cloud's.
     client = local_client("dynamodb", cfg.local_endpoint, cfg.region)
     began = time.perf_counter()
-    server.start(cfg)
+    local_cloud.start(cfg)
     wait_until(lambda: "TableNames" in client.list_tables(), timeout_s=30)
     return time.perf_counter() - began
 
@@ -68,15 +69,15 @@ def run(endpoint: str | None = None) -> dict[str, Any]:
                 starts.append(time_one_start(cfg))
                 progress(f"local cloud start {attempt + 1}/{STARTS}: {starts[-1]:.3f} s")
                 if attempt == STARTS - 1:
-                    pid = int((server.status(cfg) or {})["pid"])
+                    pid = int((local_cloud.status(cfg) or {})["pid"])
                     time.sleep(IDLE_S)
-                    figures["local_cloud_rss_mb"] = rss_mb(pid)
+                    figures["local_cloud_rss_mb"] = round(rss_mb(pid), 1)
                     _touch_every_service(cfg.local_endpoint, cfg.region)
                     time.sleep(IDLE_S)
                     # Informational: after every served service has built its backend.
-                    figures["local_cloud_rss_all_services_mb"] = rss_mb(pid)
+                    figures["local_cloud_rss_all_services_mb"] = round(rss_mb(pid), 1)
             finally:
-                server.stop(cfg)
+                local_cloud.stop(cfg)
     figures["local_cloud_start_s"] = median(starts)
     figures["local_cloud_start_s_runs"] = [round(s, 4) for s in starts]
     for name, target in TARGETS.items():

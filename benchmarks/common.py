@@ -13,7 +13,6 @@ Example
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import shutil
@@ -22,7 +21,6 @@ import sys
 import tempfile
 import time
 import uuid
-import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ import boto3
 import botocore.config
 
 from wildrydes_helpers.config import Config, load_config
+from wildrydes_helpers.function_zip import build_zip
 from wildrydes_helpers.iam import TRUST_POLICY
 from wildrydes_helpers.ports import free_port
 
@@ -60,23 +59,6 @@ def median(values: Sequence[float]) -> float:
 
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process in MB (VmRSS from /proc), 0.0 if it cannot be read.
-
-    Example
-    -------
-    >>> rss_mb(os.getpid()) > 0
-    True
-    """
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0.0
-
-
 def wait_until(check: Callable[[], bool], timeout_s: float, interval_s: float = 0.01) -> float:
     """Poll ``check`` until it is true; return the seconds it took, raise TimeoutError if never.
 
@@ -102,7 +84,7 @@ def private_config(prefix: str = "wildrydes-bench-") -> Iterator[Config]:
     Example
     -------
     >>> with private_config() as cfg:           # doctest: +SKIP
-    ...     server.start(cfg)
+    ...     local_cloud.start(cfg)
     """
     home = Path(tempfile.mkdtemp(prefix=prefix))
     env = dict(os.environ, WILDRYDES_HOME=str(home), WILDRYDES_LOCAL_PORT=str(free_port()),
@@ -154,13 +136,10 @@ def zip_source(source: str, name: str = "index.py") -> bytes:
 
     Example
     -------
-    >>> zip_source("def handler(e, c):\n    return e\n")[:2]
+    >>> zip_source("x = 1")[:2]
     b'PK'
     """
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
-        archive.writestr(name, source)
-    return buf.getvalue()
+    return build_zip(files={name: source})
 
 
 def lambda_role(endpoint: str, prefix: str) -> str:

@@ -36,11 +36,11 @@ def _stop_everything_at_the_end() -> Iterator[None]:
     yield
     from wildrydes_helpers import producer
     from wildrydes_helpers.config import load_config
-    from wildrydes_helpers.local import process as server
+    from wildrydes_helpers.local import process as local_cloud
 
     cfg = load_config()
     producer.stop_all_producers(cfg)
-    server.stop(cfg)
+    local_cloud.stop(cfg)
     shutil.rmtree(_HOME, ignore_errors=True)
 
 

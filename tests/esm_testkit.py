@@ -10,15 +10,14 @@ makes every call raise; ``FAIL_FINAL=<n>`` makes the first n final invocations r
 from __future__ import annotations
 
 import base64
-import io
 import json
 import time
 import uuid
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from wildrydes_helpers.function_zip import build_zip
 from wildrydes_helpers.iam import TRUST_POLICY
 
 T = TypeVar("T")
@@ -56,10 +55,7 @@ def handler(event, context):
 
 def zip_source(source: str, name: str = "index.py") -> bytes:
     """A deployment package holding one module."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr(name, source)
-    return buf.getvalue()
+    return build_zip(files={name: source})
 
 
 def unique(prefix: str) -> str:

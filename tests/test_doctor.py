@@ -14,7 +14,7 @@ import pytest
 from wildrydes_helpers import doctor
 from wildrydes_helpers.config import load_config
 from wildrydes_helpers.doctor import CheckResult, check_package, check_python
-from wildrydes_helpers.local import process as server
+from wildrydes_helpers.local import process as local_cloud
 
 
 def _doctor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -90,7 +90,7 @@ def test_port_taken_by_another_program(tmp_path):
         try:
             proc = _doctor(env)
         finally:
-            server.stop(load_config(env))
+            local_cloud.stop(load_config(env))
     assert proc.returncode == 1
     fail = [line for line in proc.stdout.splitlines() if line.startswith("FAIL")]
     assert len(fail) == 1 and fail[0].startswith("FAIL local cloud: ")
@@ -108,7 +108,7 @@ def test_aws_mode_without_credentials(tmp_path):
     assert "aws configure" in fail[0]
     assert "ok   aws region us-east-1 (from AWS_REGION)" in proc.stdout
     assert "ok   local cloud" not in proc.stdout
-    assert not server.state_path(load_config(env)).exists()  # aws mode starts no local cloud
+    assert not local_cloud.state_path(load_config(env)).exists()  # aws mode starts no local cloud
 
 
 def test_local_mode_never_reads_aws_credentials(lab, monkeypatch):

@@ -16,7 +16,7 @@ from moto import mock_aws
 import wildrydes_helpers as wr
 from wildrydes_helpers.config import Config
 from wildrydes_helpers.errors import PrerequisiteError
-from wildrydes_helpers.function import build_zip, code_sha256, lambda_dir
+from wildrydes_helpers.function_zip import build_zip, code_sha256, lambda_dir
 from wildrydes_helpers.session import LabSession
 
 

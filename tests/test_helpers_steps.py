@@ -9,8 +9,9 @@ from helpers_kit import prefixed
 
 import wildrydes_helpers as wr
 from wildrydes_helpers.errors import LocalCloudError, PrerequisiteError
+from wildrydes_helpers.lab_step import lab_step
 from wildrydes_helpers.session import LabSession
-from wildrydes_helpers.steps import StepResult, lab_step
+from wildrydes_helpers.step_result import StepResult
 
 
 def test_a_local_cloud_that_does_not_answer_says_how_to_start_it(lab, free_port):

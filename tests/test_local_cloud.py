@@ -23,7 +23,7 @@ from esm_testkit import zip_source
 
 from wildrydes_helpers.config import load_config
 from wildrydes_helpers.iam import TRUST_POLICY
-from wildrydes_helpers.local import process as server
+from wildrydes_helpers.local import process as local_cloud
 
 LOCALHOST_HEX = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it
 LISTEN = "0A"
@@ -35,7 +35,7 @@ def private_env(tmp_path, free_port) -> Iterator[dict[str, str]]:
                WILDRYDES_LOCAL_PORT=str(free_port))
     yield env
     # Whatever happened in the test, stop what it started (by its recorded pid).
-    server.stop(load_config(env))
+    local_cloud.stop(load_config(env))
 
 
 def _wildrydes(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -76,14 +76,15 @@ def test_lifecycle(private_env):
     started = _wildrydes(private_env, "local", "start")
     assert started.returncode == 0, started.stderr
     assert started.stdout.strip().splitlines()[-1] == endpoint
-    pid = json.loads(server.state_path(cfg).read_text())["pid"]
+    pid = json.loads(local_cloud.state_path(cfg).read_text())["pid"]
 
     status = _wildrydes(private_env, "local", "status")
     assert status.returncode == 0 and status.stdout.strip() == endpoint
 
     again = _wildrydes(private_env, "local", "start")
     assert again.returncode == 0 and again.stdout.strip().splitlines()[-1] == endpoint
-    assert json.loads(server.state_path(cfg).read_text())["pid"] == pid  # reused, not restarted
+    # reused, not restarted
+    assert json.loads(local_cloud.state_path(cfg).read_text())["pid"] == pid
 
     listeners = _listeners(port)
     assert listeners, "nothing listens on the local cloud's port"
@@ -95,7 +96,7 @@ def test_lifecycle(private_env):
     while not _pid_gone(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _pid_gone(pid)
-    assert not server.state_path(cfg).exists()
+    assert not local_cloud.state_path(cfg).exists()
 
     stopped_again = _wildrydes(private_env, "local", "stop")
     assert stopped_again.returncode == 0 and "not running" in stopped_again.stdout
@@ -116,7 +117,7 @@ def test_port_taken_by_another_program(private_env):
     assert elapsed < 5
     assert "Traceback" not in proc.stderr
     assert f"Port {port}" in proc.stderr and "WILDRYDES_LOCAL_PORT" in proc.stderr
-    assert not server.state_path(load_config(private_env)).exists()
+    assert not local_cloud.state_path(load_config(private_env)).exists()
 
 
 def test_managed_policy_for_kinesis_exists(lab):
@@ -152,7 +153,7 @@ def test_aws_cli_works_against_it(lab):
 def test_werkzeug_does_not_log_requests(lab):
     for _ in range(3):
         lab.client("dynamodb").list_tables()
-    log = server.log_path(lab.config).read_text(errors="replace")
+    log = local_cloud.log_path(lab.config).read_text(errors="replace")
     assert "listening on" in log  # the right file: the server's own startup line is there
     assert not re.search(r'"(GET|POST|PUT|DELETE|HEAD) \S+ HTTP/1\.[01]" \d{3}', log)
 
@@ -189,7 +190,7 @@ def test_disabled_mapping_delivers_nothing_and_moto_trigger_is_unhooked(lab):
         assert groups == []
         seen = fn.get_event_source_mapping(UUID=mapping["UUID"])
         assert seen["State"] in ("Disabled", "Disabling")
-        assert "docker" not in server.log_path(lab.config).read_text(errors="replace").lower()
+        assert "docker" not in local_cloud.log_path(lab.config).read_text(errors="replace").lower()
         fn.delete_event_source_mapping(UUID=mapping["UUID"])
     finally:
         fn.delete_function(FunctionName=name)

@@ -157,7 +157,8 @@ def test_sanitize_file_hides_what_changes_between_runs() -> None:
 
 
 def test_call_list_collapses_polling_and_masks_accounts() -> None:
-    from wildrydes_helpers.notebook import CallList, mask_accounts
+    from wildrydes_helpers.display import CallList
+    from wildrydes_helpers.session import mask_accounts
 
     account = "1111" + "22223333"  # built from parts: the secrets scan must not flag this file
     calls = CallList(["iam.GetRole(RoleName='r')",
@@ -174,7 +175,7 @@ def test_call_list_collapses_polling_and_masks_accounts() -> None:
 
 
 def test_checklist_names_what_failed() -> None:
-    from wildrydes_helpers.notebook import checklist
+    from wildrydes_helpers.display import checklist
 
     text = repr(checklist([("a", True), ("b", False)]))
     assert text.splitlines() == ["[ok] a", "[FAILED] b",
@@ -183,7 +184,7 @@ def test_checklist_names_what_failed() -> None:
 
 def test_room_in_window_waits_only_near_the_end() -> None:
     from wildrydes_helpers.config import load_config
-    from wildrydes_helpers.notebook import room_in_window
+    from wildrydes_helpers.extra_credit import room_in_window
     from wildrydes_helpers.session import LabSession
 
     slept: list[float] = []
@@ -195,7 +196,7 @@ def test_room_in_window_waits_only_near_the_end() -> None:
 
 
 def test_expected_total_reads_the_producer_arguments() -> None:
-    from wildrydes_helpers.notebook import _expected_total
+    from wildrydes_helpers.prerequisites import _expected_total
 
     assert _expected_total(["--name", "A", "--name", "B", "--count", "9"]) == 18
     assert _expected_total(["--name", "A", "--duration", "9.0"]) is None
@@ -203,7 +204,7 @@ def test_expected_total_reads_the_producer_arguments() -> None:
 
 def test_faults_round_trip_on_the_local_cloud(lab) -> None:
     from wildrydes_helpers.errors import WildRydesError
-    from wildrydes_helpers.notebook import clear_faults, local_only, set_faults
+    from wildrydes_helpers.extra_credit import clear_faults, local_only, set_faults
 
     assert local_only("fault injection", lab) is True
     try:
@@ -216,6 +217,6 @@ def test_faults_round_trip_on_the_local_cloud(lab) -> None:
 
 
 def test_ensure_steps_needs_nothing_before_the_introduction(lab) -> None:
-    from wildrydes_helpers.notebook import ensure_steps
+    from wildrydes_helpers.prerequisites import ensure_steps
 
     assert repr(ensure_steps("00_introduction", lab)) == "No earlier step is needed."

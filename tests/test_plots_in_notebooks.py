@@ -18,7 +18,7 @@ from matplotlib.patches import FancyBboxPatch
 
 from wildrydes_helpers.config import Config
 from wildrydes_helpers.monitor import invocations_from_logs
-from wildrydes_helpers.notebook import (
+from wildrydes_helpers.pictures import (
     plot_architecture,
     plot_tumbling_windows,
     sample_arrivals,

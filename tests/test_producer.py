@@ -10,7 +10,7 @@ import botocore.exceptions
 import pytest
 
 import wildrydes_helpers as wr
-from wildrydes_helpers import cli
+from wildrydes_helpers.cli import main as cli
 from wildrydes_helpers.config import Config
 from wildrydes_helpers.errors import LedgerError, PrerequisiteError, WildRydesError
 from wildrydes_helpers.ledger import read_ledger

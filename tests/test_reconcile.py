@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from wildrydes_helpers.ledger import Ledger
-from wildrydes_helpers.reconcile import reconcile
+from wildrydes_helpers.reconciliation import reconcile
 
 T0 = 1_700_000_000.0  # a window boundary for 2 s and 60 s windows... 2 s here
 

@@ -30,7 +30,7 @@ from helpers_kit import prefixed
 
 import wildrydes_helpers as wr
 from wildrydes_helpers.faults_client import clear_faults, set_faults
-from wildrydes_helpers.function import build_zip, lambda_dir
+from wildrydes_helpers.function_zip import build_zip, lambda_dir
 from wildrydes_helpers.ledger import Ledger
 from wildrydes_helpers.session import LabSession
 

@@ -17,7 +17,7 @@ import pytest
 
 import wildrydes_helpers as wr
 from wildrydes_helpers.config import Config, load_config
-from wildrydes_helpers.local import process as server
+from wildrydes_helpers.local import process as local_cloud
 from wildrydes_helpers.session import LabSession, get_session
 
 
@@ -36,13 +36,13 @@ def restarted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabSes
         for step in (wr.create_stream, wr.create_table, wr.create_role, wr.create_function):
             step(session=lab)
         old_boot = lab.boot_id
-        assert server.stop(cfg)
-        server.start(cfg)
-        assert server.status(cfg)["boot_id"] != old_boot
+        assert local_cloud.stop(cfg)
+        local_cloud.start(cfg)
+        assert local_cloud.status(cfg)["boot_id"] != old_boot
         yield lab, cfg
     finally:
         wr.stop_all_producers(cfg)
-        server.stop(cfg)
+        local_cloud.stop(cfg)
 
 
 def _ledger(lab: LabSession) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from wildrydes_helpers.cli import main
+from wildrydes_helpers.cli.main import main
 from wildrydes_helpers.run_lab import (
     NotebookRun,
     clean_metadata,

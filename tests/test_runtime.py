@@ -16,7 +16,6 @@ import sys
 import textwrap
 import threading
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import botocore.exceptions
 import pytest
 from esm_testkit import ensure_role, zip_source
 
+from wildrydes_helpers import faults_client
 from wildrydes_helpers.local.lambda_.logs import (
     exit_reason,
     log_stream_name,
@@ -122,11 +122,7 @@ def log_messages(lab: Any, name: str) -> list[tuple[str, list[str]]]:
 
 
 def set_faults(lab: Any, settings: dict[str, Any]) -> None:
-    req = urllib.request.Request(f"{lab.endpoint}/_wildrydes/faults", method="PUT",
-                                 data=json.dumps(settings).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        assert resp.status == 200
+    faults_client.set_faults(lab, **settings)
 
 
 # -- pure helpers ---------------------------------------------------------------------------
@@ -451,12 +447,12 @@ def test_workers_do_not_outlive_a_killed_local_cloud(tmp_path: Path, free_port: 
     import boto3
 
     from wildrydes_helpers.config import load_config
-    from wildrydes_helpers.local import process as server
+    from wildrydes_helpers.local import process as local_cloud
 
     cfg = load_config(dict(os.environ, WILDRYDES_HOME=str(tmp_path / "home"),
                            WILDRYDES_LOCAL_PORT=str(free_port)))
-    endpoint = server.start(cfg)
-    server_pid = int(server.status(cfg)["pid"])
+    endpoint = local_cloud.start(cfg)
+    server_pid = int(local_cloud.status(cfg)["pid"])
     try:
         kw = {"endpoint_url": endpoint, "region_name": "us-east-1",
               "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -475,7 +471,7 @@ def test_workers_do_not_outlive_a_killed_local_cloud(tmp_path: Path, free_port: 
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(server_pid, signal.SIGKILL)
-        server.stop(cfg)
+        local_cloud.stop(cfg)
 
 
 class _StubWorker:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from wildrydes_helpers import config as config_module
 from wildrydes_helpers import session as session_module
 from wildrydes_helpers.config import load_config
 from wildrydes_helpers.errors import CredentialsError
@@ -53,15 +54,15 @@ def test_local_mode_uses_dummy_credentials_and_never_sends_the_users(
     assert local.is_local and local.endpoint == lab.endpoint
     client = local.client("dynamodb")
     creds = client._request_signer._credentials.get_frozen_credentials()
-    assert creds.access_key == session_module.LOCAL_ACCESS_KEY
-    assert creds.secret_key == session_module.LOCAL_ACCESS_KEY
+    assert creds.access_key == config_module.LOCAL_ACCESS_KEY_ID
+    assert creds.secret_key == config_module.LOCAL_SECRET_ACCESS_KEY
     sent: list[str] = []
     client.meta.events.register(
         "before-send.dynamodb.*",
         lambda request, **_: sent.append(str(request.headers.get("Authorization", ""))))
     client.list_tables()
     assert sent and all(REAL_LOOKING_KEY not in header for header in sent)
-    assert all(f"Credential={session_module.LOCAL_ACCESS_KEY}/" in header for header in sent)
+    assert all(f"Credential={config_module.LOCAL_ACCESS_KEY_ID}/" in header for header in sent)
     assert local.account_id == "123456789012"
     assert "local" in local.describe()
 
@@ -113,16 +114,16 @@ def test_session_is_shared(lab):
 
 
 def test_session_starts_the_local_cloud_again_after_it_stopped(tmp_path, free_port):
-    from wildrydes_helpers.local import process as server
+    from wildrydes_helpers.local import process as local_cloud
 
     cfg = load_config({"WILDRYDES_HOME": str(tmp_path / "home"),
                        "WILDRYDES_LOCAL_PORT": str(free_port)})
     try:
         first = get_session(config=cfg)
         assert first.client("dynamodb").list_tables()["TableNames"] == []
-        assert server.stop(cfg)
+        assert local_cloud.stop(cfg)
         second = get_session(config=cfg)
         assert second is not first and second.boot_id != first.boot_id
         assert second.client("dynamodb").list_tables()["TableNames"] == []
     finally:
-        server.stop(cfg)
+        local_cloud.stop(cfg)

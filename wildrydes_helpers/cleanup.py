@@ -13,17 +13,15 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from .errors import IN_USE_CODE, error_code, is_not_found
 from .iam import managed_policy_arn
+from .lab_step import lab_step
+from .ledger import default_ledger_path
+from .notebook_names import NB_CLEANUP
+from .producer import background
 from .session import LabSession
-from .steps import NB_CLEANUP, StepResult, error_code, lab_step
+from .step_result import StepResult
 from .waiting import poll_until
-
-_GONE = {"ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException",
-         "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
-
-
-def _gone(exc: Exception) -> bool:
-    return error_code(exc) in _GONE
 
 
 @contextlib.contextmanager
@@ -32,7 +30,7 @@ def _unless_gone(*also: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        if not (_gone(exc) or error_code(exc) in also):
+        if not (is_not_found(exc) or error_code(exc) in also):
             raise
 
 
@@ -57,7 +55,7 @@ def _delete_role(lab: LabSession, deleted: list[str]) -> None:
     try:
         attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
     except Exception as exc:
-        if _gone(exc):
+        if is_not_found(exc):
             return
         raise
     for p in attached:
@@ -90,7 +88,7 @@ def _delete_table(lab: LabSession, deleted: list[str]) -> None:
     try:
         ddb.delete_table(TableName=name)
     except Exception as exc:
-        if _gone(exc) or error_code(exc) == "ResourceInUseException":  # already deleting
+        if is_not_found(exc) or error_code(exc) == IN_USE_CODE:  # already deleting
             return
         raise
     deleted.append(f"table {name}")
@@ -108,7 +106,7 @@ def _delete_table(lab: LabSession, deleted: list[str]) -> None:
 def _delete_stream(lab: LabSession, deleted: list[str]) -> None:
     kinesis = lab.client("kinesis")
     name = lab.config.stream_name
-    with _unless_gone("ResourceInUseException"):  # in use: already being deleted
+    with _unless_gone(IN_USE_CODE):  # in use: already being deleted
         kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
         deleted.append(f"stream {name}")
 
@@ -134,8 +132,6 @@ def _archive_ledger(lab: LabSession, deleted: list[str]) -> None:
     # The ledger describes records of a table that no longer exists. Keep it (nothing is
     # lost) but out of the way, so a later 05_query runs a fresh producer instead of waiting
     # for records that can never arrive.
-    from .ledger import default_ledger_path
-
     path = default_ledger_path(lab.config)
     if not path.exists():
         return
@@ -156,11 +152,9 @@ def clean_up(stop_producer: bool = True, *,
     >>> clean_up().details["deleted"]   # doctest: +SKIP
     'trigger ..., function WildRydesAggregator, ...'
     """
-    from . import producer
-
     assert session is not None
     deleted: list[str] = []
-    if stop_producer and producer.stop_producer(config=session.config).status == "stopped":
+    if stop_producer and background.stop_producer(config=session.config).status == "stopped":
         deleted.append("producer (stopped)")
     steps: list[Any] = [_delete_trigger_and_function, _delete_role, _delete_policy,
                         _delete_table, _delete_stream, _delete_queue, _delete_log_group,

@@ -20,12 +20,17 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import boto3
+import botocore.config
+import botocore.exceptions
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from .config import Config
+from .config import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, Config
 from .errors import WildRydesError
+from .local import process as local_cloud
+from .session import get_session, mask_account
 
 MIN_PYTHON = (3, 11)
 DISTRIBUTION = "wildrydes"
@@ -160,13 +165,8 @@ def check_packages(version_of: VersionOf = importlib.metadata.version,
 
 
 def _list_tables(endpoint: str, region: str) -> int:
-    import boto3
-    import botocore.config
-
-    from .session import LOCAL_ACCESS_KEY
-
     client = boto3.Session(
-        aws_access_key_id=LOCAL_ACCESS_KEY, aws_secret_access_key=LOCAL_ACCESS_KEY,
+        aws_access_key_id=LOCAL_ACCESS_KEY_ID, aws_secret_access_key=LOCAL_SECRET_ACCESS_KEY,
         region_name=region,
     ).client("dynamodb", endpoint_url=endpoint, config=botocore.config.Config(
         retries={"max_attempts": 1}, connect_timeout=3, read_timeout=10))
@@ -181,13 +181,9 @@ def check_local_cloud(cfg: Config) -> CheckResult:
     >>> check_local_cloud(load_config()).line()  # doctest: +SKIP
     'ok   local cloud http://127.0.0.1:4599 (already running; 0 tables)'
     """
-    import botocore.exceptions
-
-    from .local import process as server
-
-    was_running = server.status(cfg) is not None
+    was_running = local_cloud.status(cfg) is not None
     try:
-        endpoint = server.start(cfg)
+        endpoint = local_cloud.start(cfg)
     except WildRydesError as exc:
         return CheckResult("local cloud", False, str(exc))
     try:
@@ -197,7 +193,7 @@ def check_local_cloud(cfg: Config) -> CheckResult:
             "local cloud", False,
             f"{endpoint} does not answer DynamoDB ListTables ({type(exc).__name__}). Restart it "
             f"with `wildrydes local stop` and `wildrydes local start`; its log is "
-            f"{server.log_path(cfg)}.",
+            f"{local_cloud.log_path(cfg)}.",
         )
     how = "already running" if was_running else "started; `wildrydes local stop` stops it"
     return CheckResult("local cloud", True, f"{endpoint} ({how}; {tables} tables)")
@@ -225,8 +221,6 @@ def check_aws(cfg: Config) -> CheckResult:
     >>> check_aws(load_config({"WILDRYDES_BACKEND": "aws"})).line()  # doctest: +SKIP
     'ok   aws credentials account ********3333, region eu-west-1'
     """
-    from .session import get_session, mask_account
-
     try:
         lab = get_session(config=cfg)
     except WildRydesError as exc:

@@ -1,4 +1,5 @@
-"""The lab's own exceptions: each carries a message a student can act on.
+"""The lab's own exceptions (each carries a message a student can act on) and the AWS error
+codes the helpers tell apart.
 
 Example
 -------
@@ -9,6 +10,49 @@ wildrydes_helpers.errors.PrerequisiteError: Run step 1 (01_create_table) first.
 """
 
 from __future__ import annotations
+
+import botocore.exceptions
+
+# A resource that does not exist (or no longer exists), in every service the lab uses.
+NOT_FOUND_CODES = frozenset({
+    "ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException",
+    "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
+# Credentials that are missing, wrong, expired or not allowed.
+CREDENTIAL_CODES = frozenset({
+    "UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken",
+    "ExpiredTokenException", "InvalidSignatureException", "SignatureDoesNotMatch",
+    "AccessDenied", "AccessDeniedException"})
+# Throttled or briefly failing: the same request may succeed when sent again.
+RETRYABLE_CODES = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException",
+    "LimitExceededException", "InternalFailure", "ServiceUnavailable",
+    "KMSThrottlingException"})
+# Still being created or deleted.
+IN_USE_CODE = "ResourceInUseException"
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a ClientError, or "" for anything else.
+
+    Example
+    -------
+    >>> error_code(ValueError())
+    ''
+    """
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def is_not_found(exc: BaseException) -> bool:
+    """True when ``exc`` says the resource does not exist.
+
+    Example
+    -------
+    >>> is_not_found(ValueError())
+    False
+    """
+    return error_code(exc) in NOT_FOUND_CODES
 
 
 class WildRydesError(Exception):

@@ -77,12 +77,17 @@ def set_faults(session: LabSession | None = None, **settings: Any) -> dict[str, 
     return _put(_endpoint(session), settings)
 
 
-def clear_faults(session: LabSession | None = None) -> dict[str, Any]:
-    """Switch every fault off; returns the (all zero) settings.
+def clear_faults(session: LabSession | None = None) -> dict[str, Any] | None:
+    """Switch every fault off; returns the (all zero) settings, or None on AWS.
+
+    Unlike setting faults, clearing them is fine on AWS (there are none to clear), so a
+    notebook's last cell can call it on both backends.
 
     Example
     -------
     >>> clear_faults()["worker_kill_rate"]   # doctest: +SKIP
     0.0
     """
+    if not get_session(session).is_local:
+        return None
     return _put(_endpoint(session), {})

@@ -1,8 +1,8 @@
 """Step 3: the WildRydesAggregator function and its Kinesis trigger (the tumbling window).
 
-The function's code is ``lambda/`` of this repository, zipped reproducibly: the same code
-always gives the same zip, so the same CodeSha256, so a second run of this step changes
-nothing.
+The function's code is ``lambda/`` of this repository, zipped reproducibly (function_zip.py),
+so a second run of this step changes nothing. The sample invocation that checks it is
+sample_invoke.py.
 
 Example
 -------
@@ -13,15 +13,7 @@ Example
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import io
-import json
 import time
-import zipfile
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from .config import (
@@ -32,10 +24,15 @@ from .config import (
     TRIGGER_STARTING_POSITION,
     Config,
 )
-from .errors import PrerequisiteError, WildRydesError
-from .ledger import window_start
+from .errors import PrerequisiteError, WildRydesError, error_code
+from .function_zip import build_zip, code_sha256
+from .iam import role_arn
+from .lab_step import lab_step
+from .notebook_names import NB_FUNCTION, NB_ROLE, NB_STREAM, NB_TABLE
 from .session import LabSession
-from .steps import NB_FUNCTION, NB_ROLE, NB_STREAM, NB_TABLE, StepResult, error_code, lab_step
+from .step_result import StepResult
+from .stream import stream_arn
+from .table import table_arn
 from .waiting import poll_until
 
 RUNTIME = "python3.12"
@@ -44,60 +41,6 @@ TIMEOUT_S = 30
 MEMORY_MB = 128
 ROLE_PROPAGATION_S = 60.0
 SETTLE_TIMEOUT_S = 120.0
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
-_SKIP_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ipynb_checkpoints"}
-
-
-def lambda_dir() -> Path:
-    """The function's source folder: ``<repo>/lambda`` beside ``<repo>/wildrydes_helpers``.
-
-    Example
-    -------
-    >>> lambda_dir().name
-    'lambda'
-    """
-    return Path(__file__).resolve().parent.parent / "lambda"
-
-
-def build_zip(source: str | Path | None = None) -> bytes:
-    """Zip the function's folder reproducibly (fixed dates and modes, sorted entries).
-
-    Example
-    -------
-    >>> code_sha256(build_zip()) == code_sha256(build_zip())   # doctest: +SKIP
-    True
-    """
-    root = Path(source) if source is not None else lambda_dir()
-    files = sorted(
-        p for p in root.rglob("*")
-        if p.is_file() and not any(part in _SKIP_DIRS or part.startswith(".")
-                                   for part in p.relative_to(root).parts)
-        and p.suffix not in (".pyc", ".pyo")
-    ) if root.is_dir() else []
-    if not any(p.name == "index.py" for p in files):
-        raise WildRydesError(
-            f"The function's code is missing: expected {root / 'index.py'}. Run the lab from "
-            "a complete copy of the repository.")
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for path in files:
-            info = zipfile.ZipInfo(path.relative_to(root).as_posix(), date_time=ZIP_DATE)
-            info.external_attr = (0o100644 << 16)  # a regular file, rw-r--r--
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3  # Unix, whatever machine builds it
-            zf.writestr(info, path.read_bytes(), compresslevel=9)
-    return buf.getvalue()
-
-
-def code_sha256(zip_bytes: bytes) -> str:
-    """The CodeSha256 Lambda reports for this zip: base64 of its SHA-256.
-
-    Example
-    -------
-    >>> code_sha256(b"")
-    '47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='
-    """
-    return base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
 
 
 def desired_configuration(cfg: Config, role: str) -> dict[str, Any]:
@@ -157,10 +100,6 @@ def configuration_differences(current: dict[str, Any], desired: dict[str, Any]) 
 
 
 def _check_prerequisites(lab: LabSession) -> tuple[str, str, str]:
-    from .iam import role_arn
-    from .stream import stream_arn
-    from .table import table_arn
-
     found: dict[str, str] = {}
     missing = []
     for key, fn, label in (("stream", stream_arn, f"{NB_STREAM} (the stream)"),
@@ -176,7 +115,14 @@ def _check_prerequisites(lab: LabSession) -> tuple[str, str, str]:
     return found["stream"], found["table"], found["role"]
 
 
-def _function_config(lab: LabSession, name: str) -> dict[str, Any] | None:
+def function_configuration(lab: LabSession, name: str) -> dict[str, Any] | None:
+    """The function's configuration as Lambda reports it, or None when it does not exist.
+
+    Example
+    -------
+    >>> function_configuration(get_session(), "WildRydesAggregator")["Runtime"]  # doctest: +SKIP
+    'python3.12'
+    """
     lam = lab.client("lambda")
     try:
         return lam.get_function_configuration(FunctionName=name)
@@ -186,7 +132,7 @@ def _function_config(lab: LabSession, name: str) -> dict[str, Any] | None:
 
 def _wait_function(lab: LabSession, name: str) -> dict[str, Any]:
     def settled() -> dict[str, Any] | None:
-        conf = _function_config(lab, name) or {}
+        conf = function_configuration(lab, name) or {}
         if conf.get("State") == "Failed" or conf.get("LastUpdateStatus") == "Failed":
             raise WildRydesError(
                 f"Lambda could not set up {name}: "
@@ -249,7 +195,7 @@ def _ensure_function(lab: LabSession, role: str) -> tuple[str, str]:
     code = build_zip()
     sha = code_sha256(code)
     desired = desired_configuration(cfg, role)
-    current = _function_config(lab, cfg.function_name)
+    current = function_configuration(lab, cfg.function_name)
     if current is None:
         _with_role_retry(lam.create_function, FunctionName=cfg.function_name,
                          Code={"ZipFile": code}, Publish=False,
@@ -344,100 +290,3 @@ def create_function(*, session: LabSession | None = None) -> StepResult:
         "on failure": cfg.failure_queue_name,
         "trigger UUID": mapping.get("UUID"),
     })
-
-
-@dataclass
-class TestInvokeResult:
-    """A test invocation: what was sent, what came back, and the log tail Lambda returned."""
-
-    status_code: int
-    function_error: str | None
-    payload: Any
-    log_tail: str
-    event: dict[str, Any]
-    calls: list[Any] = field(default_factory=list)
-
-    __test__ = False  # not a pytest test class
-
-    @property
-    def ok(self) -> bool:
-        return self.status_code == 200 and not self.function_error
-
-    def __repr__(self) -> str:
-        head = "ok" if self.ok else f"function error: {self.function_error}"
-        return (f"test invoke: {head}\nreturned: {json.dumps(self.payload, indent=1)}\n"
-                f"log tail:\n{self.log_tail}")
-
-
-def sample_event(cfg: Config, stream: str, role: str, now: float | None = None,
-                 name: str = "TestUnicorn") -> dict[str, Any]:
-    """A tumbling-window batch (not final) of two sample records, as Lambda would send it.
-
-    Not final on purpose: the function returns its new state and writes nothing to the
-    table, so a test leaves no trace in the lab's results.
-
-    Example
-    -------
-    >>> ev = sample_event(Config(), "arn:s", "arn:r", now=0.0)
-    >>> ev["window"], ev["isFinalInvokeForWindow"], len(ev["Records"])
-    ({'start': '1970-01-01T00:00:00Z', 'end': '1970-01-01T00:01:00Z'}, False, 2)
-    """
-    now = time.time() if now is None else now
-    w = cfg.window_seconds
-    start = window_start(now, w)
-    end = window_start(now + w, w)
-    shard = "shardId-000000000000"
-    records = []
-    for i, dist in enumerate((30.25, 29.75)):
-        t = now - 0.5 + i * 0.25
-        body = {"Name": name, "StatusTime": datetime.fromtimestamp(t, UTC).strftime(
-            "%Y-%m-%d %H:%M:%S.%f")[:-3], "Latitude": 47.6, "Longitude": -122.3,
-            "Distance": dist, "MagicPoints": 150, "HealthPoints": 150}
-        seq = f"4963000000000000000000000000000000000000000000000000{i:04d}"
-        records.append({
-            "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": name,
-                        "sequenceNumber": seq,
-                        "data": base64.b64encode(json.dumps(body).encode()).decode(),
-                        "approximateArrivalTimestamp": round(t, 3)},
-            "eventSource": "aws:kinesis", "eventVersion": "1.0",
-            "eventID": f"{shard}:{seq}", "eventName": "aws:kinesis:record",
-            "invokeIdentityArn": role, "awsRegion": cfg.region, "eventSourceARN": stream,
-        })
-    return {"Records": records, "window": {"start": start, "end": end}, "state": {},
-            "shardId": shard, "eventSourceARN": stream, "isFinalInvokeForWindow": False,
-            "isWindowTerminatedEarly": False}
-
-
-@lab_step(NB_FUNCTION)
-def test_invoke(*, session: LabSession | None = None) -> TestInvokeResult:
-    """Invoke the function once with a sample batch and return its answer and log tail.
-
-    Example
-    -------
-    >>> test_invoke().payload   # doctest: +SKIP
-    {'state': {'TestUnicorn': {'distance': 60.0, 'records': 2}}}
-    """
-    from .iam import role_arn
-    from .stream import stream_arn
-
-    assert session is not None
-    cfg = session.config
-    if _function_config(session, cfg.function_name) is None:
-        raise PrerequisiteError(
-            f"The function {cfg.function_name} does not exist yet. Run create_function() in "
-            f"{NB_FUNCTION} first.")
-    event = sample_event(cfg, stream_arn(session=session), role_arn(session=session))
-    resp = session.client("lambda").invoke(
-        FunctionName=cfg.function_name, InvocationType="RequestResponse", LogType="Tail",
-        Payload=json.dumps(event).encode())
-    raw = resp["Payload"].read()
-    try:
-        payload = json.loads(raw) if raw else None
-    except ValueError:
-        payload = raw.decode(errors="replace")
-    tail = base64.b64decode(resp.get("LogResult", "") or "").decode(errors="replace")
-    return TestInvokeResult(int(resp.get("StatusCode", 0)), resp.get("FunctionError"),
-                            payload, tail, event)
-
-
-test_invoke.__test__ = False  # type: ignore[attr-defined]  # a lab step, not a pytest test

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote
 
 from .config import MANAGED_POLICY_ARN_SUFFIX
 from .errors import PrerequisiteError
+from .lab_step import lab_step
+from .notebook_names import NB_ROLE
 from .session import LabSession
-from .steps import NB_ROLE, StepResult, lab_step, mask_arn
+from .step_result import StepResult, mask_arn
 from .table import table_arn
 
 MAX_POLICY_VERSIONS = 5  # IAM's limit per managed policy
@@ -88,8 +91,6 @@ def _ensure_policy(lab: LabSession, arn: str, name: str, document: dict[str, Any
     current = iam.get_policy_version(
         PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]["Document"]
     if isinstance(current, str):  # botocore normally decodes it already
-        from urllib.parse import unquote
-
         current = json.loads(unquote(current))
     if current == document:
         return "up to date"
@@ -130,8 +131,6 @@ def create_role(*, session: LabSession | None = None) -> StepResult:
     else:
         trust = role.get("AssumeRolePolicyDocument")
         if isinstance(trust, str):
-            from urllib.parse import unquote
-
             trust = json.loads(unquote(trust))
         if trust != TRUST_POLICY:
             iam.update_assume_role_policy(RoleName=cfg.role_name,

@@ -4,7 +4,7 @@ Kinesis sets each record's ApproximateArrivalTimestamp, but PutRecord does not r
 The ledger therefore keeps the client's clock right after Kinesis accepted the record; that
 is a little later than the true arrival, so a record put just before a window boundary may
 be counted in the next window here. Totals per unicorn are exact; counts per window are
-approximate (reconcile.py compares them accordingly).
+approximate (reconciliation.py compares them accordingly).
 
 Example
 -------

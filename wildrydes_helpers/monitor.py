@@ -20,8 +20,9 @@ from typing import Any
 import pandas as pd
 
 from .errors import PrerequisiteError
+from .lab_step import lab_step
+from .notebook_names import NB_FUNCTION, NB_MONITOR
 from .session import LabSession
-from .steps import NB_FUNCTION, NB_MONITOR, lab_step
 
 LOG_COLUMNS = ["time", "log_stream", "message"]
 FINAL_COLUMNS = ["time", "shardId", "windowStart", "windowEnd", "name", "distance", "records",

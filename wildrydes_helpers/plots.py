@@ -19,7 +19,7 @@ import pandas as pd
 def _axes(ax: Any, size: tuple[float, float]) -> Any:
     if ax is not None:
         return ax
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # heavy: loaded only when a plot is drawn
 
     _, ax = plt.subplots(figsize=size)
     return ax

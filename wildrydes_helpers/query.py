@@ -16,8 +16,9 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from .config import TABLE_PARTITION_KEY
 from .errors import PrerequisiteError
+from .lab_step import lab_step
+from .notebook_names import NB_QUERY, NB_TABLE
 from .session import LabSession
-from .steps import NB_QUERY, NB_TABLE, lab_step
 
 WINDOW_COLUMNS = ["name", "windowStart", "windowEnd", "distance", "records", "shardId"]
 _deserialize = TypeDeserializer().deserialize

@@ -29,8 +29,11 @@ from typing import Any
 
 import nbformat
 
+from .config import Config, load_config
 from .errors import WildRydesError
+from .local import process as local_cloud
 from .ports import free_port
+from .producer import stop_all_producers
 
 KERNEL_NAME = "python3"
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
@@ -122,6 +125,7 @@ def execute_notebook(path: Path, timeout: int = CELL_TIMEOUT_S,
     -------
     >>> nb = execute_notebook(Path("notebooks/00_introduction.ipynb"))   # doctest: +SKIP
     """
+    # nbclient (and the kernel machinery under it) is heavy: loaded only to run a notebook.
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -228,9 +232,6 @@ def isolated_env(window_seconds: int = 3) -> Iterator[dict[str, str]]:
     >>> with isolated_env(3) as env:        # doctest: +SKIP
     ...     run_lab(Path("notebooks"), Path("/tmp/lab"))
     """
-    from .config import load_config
-    from .local import process as server
-
     home = Path(tempfile.mkdtemp(prefix="wildrydes-run-"))
     changes = {
         "WILDRYDES_HOME": str(home), "WILDRYDES_LOCAL_PORT": str(free_port()),
@@ -246,7 +247,7 @@ def isolated_env(window_seconds: int = 3) -> Iterator[dict[str, str]]:
     finally:
         cfg = load_config()
         stop_lab_processes(cfg)
-        server.stop(cfg)
+        local_cloud.stop(cfg)
         shutil.rmtree(home, ignore_errors=True)
         for key, value in saved.items():
             if value is None:
@@ -255,21 +256,15 @@ def isolated_env(window_seconds: int = 3) -> Iterator[dict[str, str]]:
                 os.environ[key] = value
 
 
-def stop_lab_processes(cfg: Any) -> None:
-    """Stop the producers recorded under ``cfg.home`` (if the producer module is there).
+def stop_lab_processes(cfg: Config) -> None:
+    """Stop the producers recorded under ``cfg.home``.
 
     Example
     -------
     >>> from wildrydes_helpers.config import load_config
     >>> stop_lab_processes(load_config())       # doctest: +SKIP
     """
-    try:
-        from . import producer
-    except ImportError:
-        return
-    stop_all = getattr(producer, "stop_all_producers", None)
-    if stop_all is not None:
-        stop_all(cfg)
+    stop_all_producers(cfg)
 
 
 def run_lab(notebooks_dir: Path, out_dir: Path | None = None, *,
@@ -286,7 +281,7 @@ def run_lab(notebooks_dir: Path, out_dir: Path | None = None, *,
     >>> run_lab(Path("notebooks"), Path("/tmp/lab")).verdict    # doctest: +SKIP
     'Reconciliation: exact ...'
     """
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # heavy (it may load ipywidgets): only a run pays for it
 
     paths = find_notebooks(notebooks_dir)
     run = LabRun()

@@ -25,11 +25,16 @@ import botocore.config
 import botocore.exceptions
 import botocore.session
 
-from .config import Config, load_config
+from .config import (
+    LOCAL_ACCESS_KEY_ID,
+    LOCAL_ACCOUNT_ID,
+    LOCAL_SECRET_ACCESS_KEY,
+    Config,
+    load_config,
+)
 from .errors import CredentialsError
+from .local import process as local_cloud
 
-LOCAL_ACCESS_KEY = "testing"  # moto's documented dummy credentials
-LOCAL_ACCOUNT_ID = "123456789012"
 _HIDDEN_PARAMS = {"ZipFile", "Data", "Payload", "Records"}
 
 
@@ -142,17 +147,15 @@ _default_lock = threading.Lock()
 
 
 def _local_session(cfg: Config) -> LabSession:
-    from .local import process as server
-
-    endpoint = server.start(cfg)
-    running = server.status(cfg)
+    endpoint = local_cloud.start(cfg)
+    running = local_cloud.status(cfg)
     # Ignore the user's AWS profile and files: a profile named in AWS_PROFILE that does not
     # exist would otherwise fail before the dummy credentials are ever used.
     isolated = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
     isolated.set_config_variable("config_file", os.devnull)
     isolated.set_config_variable("credentials_file", os.devnull)
     boot = boto3.Session(
-        aws_access_key_id=LOCAL_ACCESS_KEY, aws_secret_access_key=LOCAL_ACCESS_KEY,
+        aws_access_key_id=LOCAL_ACCESS_KEY_ID, aws_secret_access_key=LOCAL_SECRET_ACCESS_KEY,
         region_name=cfg.region, botocore_session=isolated,
     )
     return LabSession(cfg, boot, endpoint=endpoint, account_id=LOCAL_ACCOUNT_ID,
@@ -197,9 +200,7 @@ def get_session(session: LabSession | None = None, config: Config | None = None)
     with _default_lock:
         lab = _default.get(key)
         if lab is not None and lab.is_local:
-            from .local import process as server
-
-            running = server.status(cfg)
+            running = local_cloud.status(cfg)
             if running is None:
                 lab = None  # the local cloud stopped: start it again below
         if lab is None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import PrerequisiteError, WildRydesError
+from .errors import IN_USE_CODE, PrerequisiteError, WildRydesError, error_code
+from .lab_step import lab_step
+from .notebook_names import NB_STREAM
 from .session import LabSession
-from .steps import NB_STREAM, StepResult, error_code, lab_step, mask_arn
+from .step_result import StepResult, mask_arn
 from .waiting import poll_until
 
 STREAM_TIMEOUT_S = 120.0
@@ -67,7 +69,7 @@ def create_stream(shard_count: int = 1, *, session: LabSession | None = None) ->
     try:
         session.client("kinesis").create_stream(StreamName=name, ShardCount=shard_count)
     except Exception as exc:
-        if error_code(exc) != "ResourceInUseException":  # created meanwhile by another kernel
+        if error_code(exc) != IN_USE_CODE:  # created meanwhile by another kernel
             raise
     summary = _wait_active(session, name)
     return StepResult(NB_STREAM, "created",

@@ -12,9 +12,17 @@ from __future__ import annotations
 from typing import Any
 
 from .config import TABLE_PARTITION_KEY, TABLE_SORT_KEY
-from .errors import PrerequisiteError, ResourceMismatchError, WildRydesError
+from .errors import (
+    IN_USE_CODE,
+    PrerequisiteError,
+    ResourceMismatchError,
+    WildRydesError,
+    error_code,
+)
+from .lab_step import lab_step
+from .notebook_names import NB_CLEANUP, NB_TABLE
 from .session import LabSession
-from .steps import NB_CLEANUP, NB_TABLE, StepResult, error_code, lab_step
+from .step_result import StepResult
 from .waiting import poll_until
 
 TABLE_TIMEOUT_S = 300.0
@@ -89,7 +97,7 @@ def create_table(*, session: LabSession | None = None) -> StepResult:
                 AttributeDefinitions=ATTRIBUTE_DEFINITIONS, BillingMode="PAY_PER_REQUEST")
             status = "created"
         except Exception as exc:
-            if error_code(exc) != "ResourceInUseException":
+            if error_code(exc) != IN_USE_CODE:
                 raise
         table = _describe(session, name) or {}
     if table.get("TableStatus") == "DELETING":

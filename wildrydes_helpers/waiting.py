@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import WildRydesError
+from .lab_step import lab_step
 from .ledger import Ledger, default_ledger_path, read_ledger
+from .notebook_names import NB_MONITOR, NB_QUERY
 from .session import LabSession
-from .steps import NB_MONITOR, NB_QUERY, lab_step
 
 T = TypeVar("T")
 
@@ -95,7 +96,7 @@ def table_totals(df: Any, ledger: Ledger | None = None) -> dict[str, int]:
     if df is None or len(df) == 0:
         return {}
     if ledger is not None:
-        from .reconcile import rows_of_run
+        from .reconciliation import rows_of_run  # pandas is heavy: only when rows are given
 
         df = rows_of_run(ledger, df)
     return {str(k): int(v) for k, v in df.groupby("name")["records"].sum().items()}
@@ -122,6 +123,7 @@ def wait_for_windows(expected: dict[str, int] | None = None, timeout: float | No
     >>> wait_for_windows(timeout=180)    # doctest: +SKIP
     All 360 records are in the table (64.2 s).
     """
+    # tqdm and pandas (under query) are heavy: step modules import waiting for poll_until.
     from tqdm.auto import tqdm
 
     from .query import windows

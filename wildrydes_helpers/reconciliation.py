@@ -19,8 +19,6 @@ True
 
 from __future__ import annotations
 
-import sys
-import types
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -45,10 +43,6 @@ class UnicornCheck:
     @property
     def tolerance(self) -> float:
         return ROUNDING_PER_WINDOW_M * max(self.table_windows, 1) + _EPS
-
-    @property
-    def records_ok(self) -> bool:
-        return self.ledger_records == self.table_records
 
     @property
     def distance_ok(self) -> bool:
@@ -178,15 +172,3 @@ def reconcile(ledger: Ledger, table: pd.DataFrame) -> Reconciliation:
                 diffs.append(WindowDifference(name, key, u.windows.get(key, 0),
                                               table_counts.get(key, 0)))
     return Reconciliation(checks, diffs)
-
-
-class _CallableModule(types.ModuleType):
-    """Importing this module sets ``wildrydes_helpers.reconcile`` to the module, which would
-    hide the function of the same name from ``wr.reconcile(...)``; calling the module calls
-    the function, so both spellings work."""
-
-    def __call__(self, ledger: Ledger, table: pd.DataFrame) -> Reconciliation:
-        return reconcile(ledger, table)
-
-
-sys.modules[__name__].__class__ = _CallableModule

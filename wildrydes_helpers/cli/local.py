@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..config import load_config
-from ..local import process as server
+from ..local import process as local_cloud
 
 
 def _port(text: str) -> int:
@@ -35,15 +35,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     cfg = load_config()
     if args.action == "start":
-        print(server.start(cfg, args.port))
+        print(local_cloud.start(cfg, args.port))
         return 0
     if args.action == "serve":
-        server.serve(cfg, args.port)
+        local_cloud.serve(cfg, args.port)
         return 0
     if args.action == "stop":
-        print("stopped the local cloud" if server.stop(cfg) else "the local cloud was not running")
+        stopped = local_cloud.stop(cfg)
+        print("stopped the local cloud" if stopped else "the local cloud was not running")
         return 0
-    running = server.status(cfg)
+    running = local_cloud.status(cfg)
     if running is None:
         print("the local cloud is not running")
         return 1

@@ -73,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..producer import DEFAULT_NAME, run_producer
+    from ..producer import DEFAULT_NAME, run_producer  # boto3 under it: only `produce` pays
 
     stop = threading.Event()
     # SIGTERM (stop_producer) stops as cleanly as Ctrl-C: the ledger is flushed.

@@ -1,4 +1,4 @@
-"""The ``wildrydes`` command: one subcommand module per job, in ``commands/``.
+"""The ``wildrydes`` command: one subcommand module per job, beside this one in ``cli/``.
 
 Example
 -------
@@ -9,19 +9,14 @@ http://127.0.0.1:4599
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
-from .errors import WildRydesError
+from ..errors import WildRydesError
+from . import doctor, local, produce, run_lab
 
 # Each module has ``register(subparsers)``, which adds its parser and sets ``func``.
-COMMAND_MODULES = (
-    "wildrydes_helpers.commands.local",
-    "wildrydes_helpers.commands.doctor",
-    "wildrydes_helpers.commands.produce",
-    "wildrydes_helpers.commands.run_lab",
-)
+COMMAND_MODULES = (local, doctor, produce, run_lab)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,16 +26,30 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of every subcommand.
+
+    Example
+    -------
+    >>> build_parser().parse_args(["doctor"]).command
+    'doctor'
+    """
     parser = _Parser(prog="wildrydes", description="The Wild Rydes tumbling-window lab.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND",
                                        parser_class=_Parser)
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    for module in COMMAND_MODULES:
+        module.register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (2 for a user error, with one clear line)."""
+    """Run the CLI; returns the exit code (2 for a user error, with one clear line).
+
+    Example
+    -------
+    >>> main(["local", "status"])   # doctest: +SKIP
+    the local cloud is not running
+    1
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     Example
     -------
-    >>> from wildrydes_helpers.cli import build_parser
+    >>> from wildrydes_helpers.cli.main import build_parser
     >>> build_parser().parse_args(["doctor"]).command
     'doctor'
     """
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     >>> run(argparse.Namespace())  # doctest: +SKIP
     0
     """
-    from ..doctor import run_checks
+    from ..doctor import run_checks  # boto3 (under doctor) is heavy: only `doctor` pays
 
     # A bad setting is a user error like in every other command (exit 2, one line).
     cfg = load_config()

@@ -1,11 +1,12 @@
-"""What every lab helper shares: the session, the call record, and readable errors.
+"""``@lab_step``: what every lab helper shares around its AWS calls.
 
 ``@lab_step`` wraps a helper so that it
 
 - resolves its session (``session=None`` means the shared default one),
 - records the boto3 calls it made, for the notebook's "under the hood" section,
 - turns botocore errors into :class:`~wildrydes_helpers.errors.WildRydesError` messages
-  that say what to do, naming the notebook to run first when something is missing.
+  that say what to do, naming the notebook to run first when something is missing,
+- notices a local cloud that was restarted (and so is empty) since the session connected.
 
 Example
 -------
@@ -20,25 +21,26 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import html
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import botocore.exceptions
 
-from .errors import CredentialsError, LocalCloudError, PrerequisiteError, WildRydesError
-from .session import CallRecord, LabSession, get_session, mask_account, mask_accounts
+from .errors import (
+    CREDENTIAL_CODES,
+    NOT_FOUND_CODES,
+    CredentialsError,
+    LocalCloudError,
+    PrerequisiteError,
+    WildRydesError,
+    error_code,
+)
+from .local import process as local_cloud
+from .notebook_names import NB_FUNCTION, NB_MONITOR, NB_ROLE, NB_STREAM, NB_TABLE
+from .session import CallRecord, LabSession, get_session
+from .step_result import StepResult
 
-# The notebook that creates each kind of resource, so a missing one names its step.
-NB_STREAM = "00_introduction"
-NB_TABLE = "01_create_table"
-NB_ROLE = "02_create_role"
-NB_FUNCTION = "03_create_function"
-NB_MONITOR = "04_monitor"
-NB_QUERY = "05_query"
-NB_CLEANUP = "06_clean_up"
-
+# What is missing when a call of this service says "not found", and the notebook creating it.
 _MISSING_BY_SERVICE = {
     "kinesis": ("the Kinesis stream", NB_STREAM),
     "dynamodb": ("the DynamoDB table", NB_TABLE),
@@ -47,96 +49,14 @@ _MISSING_BY_SERVICE = {
     "sqs": ("the failure queue", NB_FUNCTION),
     "logs": ("the function's log group (it appears once the function has run)", NB_MONITOR),
 }
-_NOT_FOUND_CODES = {"ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException",
-                    "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
-_CREDENTIAL_CODES = {"UnrecognizedClientException", "InvalidClientTokenId",
-                     "ExpiredToken", "ExpiredTokenException", "InvalidSignatureException",
-                     "SignatureDoesNotMatch", "AccessDenied", "AccessDeniedException"}
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-@dataclass
-class StepResult:
-    """What a lab step did: a one-line status, details to show, and the boto3 calls made.
-
-    Example
-    -------
-    >>> StepResult("01_create_table", "created", "Created table UnicornAggregation.")
-    01_create_table: created. Created table UnicornAggregation.
-    """
-
-    step: str
-    status: str
-    message: str
-    details: dict[str, Any] = field(default_factory=dict)
-    calls: list[CallRecord] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        """True when the step changed something (created, updated or deleted)."""
-        return self.status not in ("already exists", "up to date", "nothing to delete",
-                                   "already running")
-
-    def __repr__(self) -> str:
-        lines = [f"{self.step}: {self.status}. {self.message}"]
-        lines += [f"  {key}: {value}" for key, value in self.details.items()]
-        return mask_accounts("\n".join(lines))
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
-            f"<td style='text-align:left'>{html.escape(str(v))}</td></tr>"
-            for k, v in self.details.items()
-        )
-        return mask_accounts(
-            f"<p><b>{html.escape(self.step)}</b>: {html.escape(self.status)}. "
-            f"{html.escape(self.message)}</p>" + (f"<table>{rows}</table>" if rows else ""))
-
-    def show_calls(self) -> str:
-        """The boto3 calls of this step, one a line (what a notebook prints "under the hood").
-
-        Example
-        -------
-        >>> print(StepResult("x", "created", "").show_calls())
-        (no AWS calls)
-        """
-        return mask_accounts("\n".join(str(c) for c in self.calls)) or "(no AWS calls)"
-
-
-def mask_arn(arn: str) -> str:
-    """An ARN with its account id masked, fit to show in a notebook.
-
-    Example
-    -------
-    >>> mask_arn("arn:aws:dynamodb:us-east-1:123456789012:table/T")
-    'arn:aws:dynamodb:us-east-1:********9012:table/T'
-    """
-    parts = arn.split(":", 5)
-    if len(parts) == 6 and parts[4].isdigit():
-        parts[4] = mask_account(parts[4])
-    return ":".join(parts)
-
-
-def error_code(exc: BaseException) -> str:
-    """The AWS error code of a ClientError, or "" for anything else.
-
-    Example
-    -------
-    >>> error_code(ValueError())
-    ''
-    """
-    if isinstance(exc, botocore.exceptions.ClientError):
-        return str(exc.response.get("Error", {}).get("Code", ""))
-    return ""
 
 
 def _restarted(lab: LabSession) -> bool:
     if not lab.is_local or lab.boot_id is None:
         return False
-    from .local import process as server
-
-    running = server.status(lab.config)
+    running = local_cloud.status(lab.config)
     return running is not None and running.get("boot_id") != lab.boot_id
 
 
@@ -187,14 +107,14 @@ def translate(exc: Exception, lab: LabSession, step: str, mark: int) -> WildRyde
         return None
     if lab.is_local and _restarted(lab):
         return PrerequisiteError(_restart_message(step))
-    if code in _NOT_FOUND_CODES:
+    if code in NOT_FOUND_CODES:
         calls = lab.calls_since(mark)
         service = calls[-1].service if calls else ""
         what, notebook = _MISSING_BY_SERVICE.get(service, ("a resource of the lab", NB_STREAM))
         return PrerequisiteError(
             f"{what[0].upper()}{what[1:]} does not exist yet. Run {notebook} first, then "
             f"repeat this step. (AWS said: {code})")
-    if code in _CREDENTIAL_CODES:
+    if code in CREDENTIAL_CODES:
         return CredentialsError(
             f"AWS refused the request ({code}). Check that your credentials are valid and "
             "allowed to manage the lab's resources, then repeat this step.")

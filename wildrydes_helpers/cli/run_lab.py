@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..config import load_config
 from ..errors import WildRydesError
+from ..local import process as local_cloud
 
 DEFAULT_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -27,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     Example
     -------
-    >>> from wildrydes_helpers.cli import build_parser
+    >>> from wildrydes_helpers.cli.main import build_parser
     >>> build_parser().parse_args(["run-lab", "--out", "/tmp/lab"]).out
     PosixPath('/tmp/lab')
     """
@@ -45,16 +46,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the lab; 0 when every notebook passed, 1 at the first failing cell."""
-    from ..local import process as server
+    # nbformat and nbclient (under run_lab) are heavy: only `run-lab` pays for them.
     from ..run_lab import CELL_TIMEOUT_S, run_lab, stop_lab_processes
 
     cfg = load_config()
     if not args.notebooks.is_dir():
         raise WildRydesError(f"--notebooks {args.notebooks} is not a folder.")
     started_cloud = False
-    if cfg.is_local and server.status(cfg) is None:
+    if cfg.is_local and local_cloud.status(cfg) is None:
         # Started once here so that every notebook kernel shares it, then stopped at the end.
-        server.start(cfg)
+        local_cloud.start(cfg)
         started_cloud = True
     try:
         result = run_lab(args.notebooks, args.out, timeout=args.timeout or CELL_TIMEOUT_S,
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if started_cloud:
             stop_lab_processes(cfg)
-            server.stop(cfg)
+            local_cloud.stop(cfg)
     if result.failure is not None:
         failed = result.failure
         print(f"FAILED  {failed.notebook}  (code cell {failed.cell} of {failed.total}): "
