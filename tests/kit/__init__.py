@@ -1,0 +1,1 @@
+"""Shared test helpers: sessions with a prefix, the ESM test kit, recorded event fixtures."""
