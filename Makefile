@@ -28,8 +28,9 @@ test: install
 	$(BIN)/python -m pytest -q tests
 	$(BIN)/python tools/run_nbval.py
 
+# The pure tests of tests/unit only: no local cloud, no subprocess, a few seconds.
 test-fast: install
-	$(BIN)/python -m pytest -q tests -m "not browser" -x
+	$(BIN)/python -m pytest -q tests -m unit
 
 bench: install
 	$(BIN)/python -m benchmarks
