@@ -98,3 +98,13 @@ def lab():
 @pytest.fixture
 def free_port() -> int:
     return free_port_now()
+
+
+@pytest.fixture
+def fresh_sessions() -> Iterator[None]:
+    """No session cached before or after the test (tests/unit and tests/local_cloud share it)."""
+    from wildrydes_helpers.session import reset_sessions
+
+    reset_sessions()
+    yield
+    reset_sessions()

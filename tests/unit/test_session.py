@@ -5,19 +5,10 @@ The local mode's sessions are in tests/local_cloud/test_session.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from wildrydes_helpers.errors import CredentialsError
-from wildrydes_helpers.session import get_session, mask_account, reset_sessions
-
-
-@pytest.fixture
-def fresh_sessions() -> Iterator[None]:
-    reset_sessions()
-    yield
-    reset_sessions()
+from wildrydes_helpers.session import get_session, mask_account
 
 
 @pytest.fixture
