@@ -25,11 +25,13 @@ test: install
 	bash tools/install_browser.sh
 	$(BIN)/ruff check wildrydes_helpers lambda tests benchmarks tools
 	AWS_DEFAULT_REGION=us-east-1 $(BIN)/python -m pytest -q --doctest-modules wildrydes_helpers lambda
+	$(BIN)/python -m pytest -q --doctest-modules tests/kit tools/run_nbval.py
 	$(BIN)/python -m pytest -q tests
 	$(BIN)/python tools/run_nbval.py
 
+# The pure tests of tests/unit only: no local cloud, no subprocess, a few seconds.
 test-fast: install
-	$(BIN)/python -m pytest -q tests -m "not browser" -x
+	$(BIN)/python -m pytest -q tests -m unit
 
 bench: install
 	$(BIN)/python -m benchmarks

@@ -1,7 +1,12 @@
-"""Shared fixtures: every test run gets its own WILDRYDES_HOME and local cloud port.
+"""Shared fixtures, the test run's own environment, and the markers each folder gives its tests.
 
-The local cloud that the tests (or the notebooks they run) start lives under that home and
-is stopped at the end of the session by its recorded PID, so no test leaves a process behind.
+Every test run gets its own WILDRYDES_HOME and local cloud port. The local cloud that the
+tests (or the notebooks they run) start lives under that home and is stopped at the end of
+the session by its recorded PID, so no test leaves a process behind.
+
+The environment is set in full, not defaulted: a ``WILDRYDES_WINDOW_SECONDS=60`` or an
+``AWS_PROFILE`` exported in the shell must not change what the tests see
+(tests/local_cloud/test_test_environment.py proves it).
 """
 
 from __future__ import annotations
@@ -16,19 +21,57 @@ import pytest
 
 from wildrydes_helpers.ports import free_port as free_port_now
 
+# Variables the lab, boto3 or moto read: any value from the shell is dropped, then the test
+# run's own are set below.
+CLEARED_PREFIXES = ("WILDRYDES_", "AWS_", "MOTO_")
+TEST_WINDOW_SECONDS = 2
+FOLDER_MARKERS = {"unit": "unit", "local_cloud": "local_cloud", "notebooks": "notebooks",
+                  "browser": "browser"}
+
+
+def run_environment(base: dict[str, str], home: Path, port: int) -> dict[str, str]:
+    """``base`` without any WILDRYDES_*, AWS_* or MOTO_* setting, plus the test run's own.
+
+    Example
+    -------
+    >>> env = run_environment({"AWS_PROFILE": "x", "WILDRYDES_WINDOW_SECONDS": "60",
+    ...                         "PATH": "/bin"}, Path("/tmp/h"), 5000)
+    >>> env["WILDRYDES_WINDOW_SECONDS"], "AWS_PROFILE" in env, env["PATH"]
+    ('2', False, '/bin')
+    """
+    env = {k: v for k, v in base.items() if not k.startswith(CLEARED_PREFIXES)}
+    env.update({
+        "WILDRYDES_HOME": str(home),
+        "WILDRYDES_LOCAL_PORT": str(port),
+        "WILDRYDES_BACKEND": "local",
+        "WILDRYDES_WINDOW_SECONDS": str(TEST_WINDOW_SECONDS),
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        # Point the AWS SDK away from any real configuration of the machine.
+        "AWS_CONFIG_FILE": str(home / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "aws-credentials"),
+        "MPLBACKEND": "Agg",
+    })
+    return env
+
+
 _HOME = Path(tempfile.mkdtemp(prefix="wildrydes-test-"))
-os.environ["WILDRYDES_HOME"] = str(_HOME)
-os.environ["WILDRYDES_LOCAL_PORT"] = str(free_port_now())
-os.environ["WILDRYDES_BACKEND"] = "local"
-os.environ.setdefault("WILDRYDES_WINDOW_SECONDS", "2")
-os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
-os.environ.pop("WILDRYDES_PREFIX", None)
-os.environ.pop("AWS_ENDPOINT_URL", None)
-os.environ.pop("AWS_PROFILE", None)
-# Point the AWS SDK away from any real configuration of the machine.
-os.environ["AWS_CONFIG_FILE"] = str(_HOME / "aws-config")
-os.environ["AWS_SHARED_CREDENTIALS_FILE"] = str(_HOME / "aws-credentials")
-os.environ["MPLBACKEND"] = "Agg"
+_ENV = run_environment(dict(os.environ), _HOME, free_port_now())
+os.environ.clear()
+os.environ.update(_ENV)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test by its folder: unit, local_cloud, notebooks or browser."""
+    tests_dir = Path(__file__).resolve().parent
+    for item in items:
+        try:
+            folder = Path(str(item.path)).resolve().relative_to(tests_dir).parts[0]
+        except ValueError:
+            continue
+        marker = FOLDER_MARKERS.get(folder)
+        if marker is not None:
+            item.add_marker(getattr(pytest.mark, marker))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -55,3 +98,13 @@ def lab():
 @pytest.fixture
 def free_port() -> int:
     return free_port_now()
+
+
+@pytest.fixture
+def fresh_sessions() -> Iterator[None]:
+    """No session cached before or after the test (tests/unit and tests/local_cloud share it)."""
+    from wildrydes_helpers.session import reset_sessions
+
+    reset_sessions()
+    yield
+    reset_sessions()

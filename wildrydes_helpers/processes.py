@@ -146,7 +146,7 @@ def tree_rss_mb(pid: int) -> float:
 
     Example
     -------
-    >>> tree_rss_mb(os.getpid()) >= rss_mb(os.getpid()) > 0
+    >>> tree_rss_mb(os.getpid()) > 0
     True
     """
     return sum(rss_mb(proc.pid) for proc in tree(pid))

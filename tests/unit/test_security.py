@@ -12,7 +12,7 @@ import pytest
 from wildrydes_helpers.config import Config, load_config
 from wildrydes_helpers.errors import ConfigError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 LOCAL_ACCOUNT = "123456789012"  # the local cloud's own account (moto's default)
 
 ACCESS_KEY = re.compile(r"\b(AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b")

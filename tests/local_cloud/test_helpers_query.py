@@ -8,12 +8,11 @@ import time
 import matplotlib
 import pandas as pd
 import pytest
-from helpers_kit import calls_named, prefixed
 
 import wildrydes_helpers as wr
+from tests.kit.helpers_kit import calls_named, prefixed
 from wildrydes_helpers.errors import PrerequisiteError
 from wildrydes_helpers.ledger import Ledger
-from wildrydes_helpers.monitor import finals_from_logs, invocations_from_logs, parse_line
 
 matplotlib.use("Agg")
 START = "2024-05-01T12:00:00Z"
@@ -130,15 +129,6 @@ def test_invocations_tell_batch_from_final(log_lab):
 def test_no_log_group_names_the_steps(lab):
     with pytest.raises(PrerequisiteError, match="04_monitor"):
         wr.log_events(session=prefixed(lab, "hl-none"))
-
-
-def test_parsing_is_defensive():
-    assert parse_line("Final: {not json") is None
-    assert parse_line("just text") is None
-    bad = pd.DataFrame([{"time": pd.Timestamp(0, tz="UTC"), "log_stream": "s",
-                         "message": 'Final: {"window": 3, "state": []}'}])
-    assert finals_from_logs(bad).empty
-    assert invocations_from_logs(bad).empty
 
 
 def test_wait_for_windows_returns_when_the_table_has_the_records(table_lab):

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-EVENTS = Path(__file__).resolve().parent / "events"
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "tests" / "kit" / "events"
 WINDOW_KEYS = {
     "Records",
     "window",

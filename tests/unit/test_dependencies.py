@@ -13,7 +13,7 @@ from packaging.specifiers import SpecifierSet
 
 from wildrydes_helpers import doctor
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Entries of environment.yml that are tools of conda itself, not the lab's dependencies.
 CONDA_ONLY = {"python", "pip"}
 _CONDA_SPEC = re.compile(r"^([A-Za-z0-9_.\-]+)\s*(.*)$")

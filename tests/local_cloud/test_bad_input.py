@@ -13,9 +13,9 @@ import subprocess
 import sys
 
 import pytest
-from helpers_kit import prefixed
 
 import wildrydes_helpers as wr
+from tests.kit.helpers_kit import prefixed
 from wildrydes_helpers.errors import LedgerError, PrerequisiteError
 
 

@@ -6,21 +6,10 @@ reconciliation must say "exact". Its summary is printed (run with -s to see it).
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-from helpers_kit import prefixed
-
 import wildrydes_helpers as wr
+from tests.kit.helpers_kit import prefixed
 
 
-def _runtime_ready() -> bool:
-    local = Path(wr.__file__).parent / "local"
-    return ("class InvokeResult" in (local / "context.py").read_text()
-            and "placeholder" not in (local / "esm" / "service.py").read_text()[:300])
-
-
-@pytest.mark.skipif(not _runtime_ready(), reason="the local Lambda runtime has not landed")
 def test_two_unicorns_three_windows_reconcile_exactly(lab, tmp_path):
     s = prefixed(lab, "e2e")
     w = s.config.window_seconds

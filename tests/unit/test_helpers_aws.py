@@ -10,10 +10,10 @@ from pathlib import Path
 
 import boto3
 import pytest
-from helpers_kit import calls_named
 from moto import mock_aws
 
 import wildrydes_helpers as wr
+from tests.kit.helpers_kit import calls_named
 from wildrydes_helpers.config import Config
 from wildrydes_helpers.errors import PrerequisiteError
 from wildrydes_helpers.function_zip import build_zip, code_sha256, lambda_dir

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers_kit import calls_named, prefixed
 
 import wildrydes_helpers as wr
-from wildrydes_helpers.config import load_config
-from wildrydes_helpers.errors import ConfigError, PrerequisiteError, ResourceMismatchError
+from tests.kit.helpers_kit import calls_named, prefixed
+from wildrydes_helpers.errors import PrerequisiteError, ResourceMismatchError
 
 
 def test_create_stream_twice_reuses_it(lab):
@@ -109,8 +108,3 @@ def test_function_before_table_and_role_names_both_steps(lab):
     with pytest.raises(PrerequisiteError) as err:
         wr.create_function(session=s)
     assert "02_create_role" in str(err.value) and "01_create_table" not in str(err.value)
-
-
-def test_a_prefix_with_bad_characters_is_a_config_error():
-    with pytest.raises(ConfigError, match="WILDRYDES_PREFIX"):
-        load_config({"WILDRYDES_PREFIX": "class 7/b"})

@@ -24,7 +24,8 @@ from typing import Any
 
 import nbformat
 import pytest
-from browser_kit import (
+
+from tests.browser.browser_kit import (
     REPO,
     BrowserSetupError,
     JupyterLab,

@@ -30,7 +30,7 @@ from wildrydes_helpers.query import items_to_frame
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 TESTED = {"plot_architecture", "plot_tumbling_windows", "plot_distance", "plot_timeline"}
 
 

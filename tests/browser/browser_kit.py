@@ -22,7 +22,6 @@ import json
 import os
 import re
 import secrets
-import signal
 import subprocess
 import time
 import urllib.error
@@ -32,9 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+
+from wildrydes_helpers import processes
 from wildrydes_helpers.ports import free_port
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO / ".venv" / "bin"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -208,21 +210,18 @@ def start_jupyterlab(
 
 
 def child_pids(pid: int) -> list[int]:
-    """PIDs of the live processes whose parent is ``pid`` (Linux ``/proc``).
+    """PIDs of the live processes whose parent is ``pid`` (zombies count as ended).
 
     Example
     -------
     >>> child_pids(os.getpid()) == []
     True
     """
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            # The command name may hold spaces; the fields after its ')' are fixed.
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(stat.parent.name))
-    return found
+    try:
+        children = psutil.Process(pid).children()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return []
+    return [child.pid for child in children if processes.is_alive(child.pid)]
 
 
 def alive(pids: list[int]) -> list[int]:
@@ -233,13 +232,7 @@ def alive(pids: list[int]) -> list[int]:
     >>> alive([os.getpid()]) == [os.getpid()]
     True
     """
-    running = []
-    for pid in pids:
-        with contextlib.suppress(OSError, IndexError):
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            if state != "Z":
-                running.append(pid)
-    return running
+    return [pid for pid in pids if processes.is_alive(pid)]
 
 
 def stop_jupyterlab(lab: JupyterLab, grace_s: float = 20.0) -> None:
@@ -254,13 +247,10 @@ def stop_jupyterlab(lab: JupyterLab, grace_s: float = 20.0) -> None:
             lab.api("/api/shutdown", method="POST", timeout=grace_s)
         with contextlib.suppress(subprocess.TimeoutExpired):
             lab.proc.wait(timeout=grace_s)
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if lab.proc.poll() is not None:
-            break
-        # The server leads its own process group (start_new_session), so this reaches a
-        # kernel it failed to shut down, and nothing of the test run itself.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(lab.proc.pid, sig)
+    if lab.proc.poll() is None:
+        # Its whole tree, so this reaches a kernel it failed to shut down, and nothing of the
+        # test run itself: terminate, wait, then kill.
+        processes.stop_tree(lab.proc.pid, timeout=5)
         with contextlib.suppress(subprocess.TimeoutExpired):
             lab.proc.wait(timeout=5)
 

@@ -26,9 +26,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from helpers_kit import prefixed
 
 import wildrydes_helpers as wr
+from tests.kit.helpers_kit import prefixed
 from wildrydes_helpers.faults_client import clear_faults, set_faults
 from wildrydes_helpers.function_zip import build_zip, lambda_dir
 from wildrydes_helpers.ledger import Ledger

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import socket
-from pathlib import Path
 
 import pytest
-from helpers_kit import prefixed
 
 import wildrydes_helpers as wr
+from tests.kit.helpers_kit import prefixed
+from tests.kit.sockets_kit import listening_sockets
 from wildrydes_helpers.faults_client import set_faults
 from wildrydes_helpers.iam import managed_policy_arn
 
@@ -30,26 +30,11 @@ def _other_addresses() -> list[str]:
     return sorted(found)
 
 
-def _listening_addresses(port: int) -> list[str]:
-    """Local addresses of the sockets listening on ``port``, from /proc/net/tcp(6)."""
-    out = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        path = Path(table)
-        if not path.exists():
-            continue
-        for line in path.read_text().splitlines()[1:]:
-            local, state = line.split()[1], line.split()[3]
-            address, port_hex = local.split(":")
-            if state == "0A" and int(port_hex, 16) == port:  # 0A: LISTEN
-                out.append(address)
-    return out
-
-
 def test_the_local_cloud_listens_on_loopback_only(lab):
     port = lab.config.local_port
-    listening = _listening_addresses(port)
-    if listening:  # Linux: the socket itself is bound to 127.0.0.1 (0100007F, little-endian)
-        assert listening == ["0100007F"], listening
+    listening = listening_sockets(port)
+    if listening:  # where sockets can be listed: the socket itself is bound to 127.0.0.1
+        assert listening == [("IPv4", "127.0.0.1")], listening
     for address in _other_addresses():
         with socket.socket() as sock:
             sock.settimeout(2)

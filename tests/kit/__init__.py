@@ -1,0 +1,6 @@
+"""Shared test helpers, imported as ``tests.kit.<module>`` (the repository root is on sys.path).
+
+helpers_kit: sessions with their own prefix; esm_testkit: the recording function, streams and
+waiting for the event source mapping tests; sockets_kit: who listens on a port; shell_kit: a
+shell whose settings must not leak in; events/: recorded Lambda events of each window kind.
+"""
