@@ -77,6 +77,9 @@ class Config:
     window_seconds: int = DEFAULT_WINDOW_SECONDS
     prefix: str = ""
     local_port: int = DEFAULT_LOCAL_PORT
+    # True when WILDRYDES_LOCAL_PORT names the port. Otherwise the port is only a first choice:
+    # if another user's local cloud or another program holds it, this home takes a free one.
+    local_port_fixed: bool = False
     region: str = DEFAULT_REGION
     home: Path = Path.home() / ".wildrydes"
 
@@ -202,5 +205,6 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     home = Path(home_raw).expanduser() if home_raw else Path.home() / ".wildrydes"
     return Config(
         backend=backend, window_seconds=window, prefix=prefix,
-        local_port=port, region=region, home=home,
+        local_port=port, local_port_fixed=bool(env.get("WILDRYDES_LOCAL_PORT", "").strip()),
+        region=region, home=home,
     )

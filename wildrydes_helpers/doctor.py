@@ -30,6 +30,7 @@ from packaging.version import InvalidVersion, Version
 from .config import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, Config
 from .errors import WildRydesError
 from .local import process as local_cloud
+from .platforms import platform_support
 from .session import get_session, mask_account
 
 MIN_PYTHON = (3, 11)
@@ -229,6 +230,22 @@ def check_aws(cfg: Config) -> CheckResult:
                        f"account {mask_account(lab.account_id)}, region {cfg.region}")
 
 
+def check_platform(cfg: Config, platform: str | None = None) -> CheckResult:
+    """The operating system, and whether the lab runs on it with the chosen backend.
+
+    Example
+    -------
+    >>> check_platform(Config(backend="local"), "windows").ok
+    False
+    >>> check_platform(Config(backend="local"), "linux").line()[:32]
+    'ok   platform linux: tested (the'
+    """
+    support = platform_support(cfg.backend, platform)
+    if support.supported:
+        return CheckResult("platform", True, support.line())
+    return CheckResult("platform", False, f"{support.platform}: {support.detail}")
+
+
 def run_checks(cfg: Config, version_of: VersionOf = importlib.metadata.version
                ) -> list[CheckResult]:
     """Every check for ``cfg``'s backend, in the order a student should fix them.
@@ -238,7 +255,9 @@ def run_checks(cfg: Config, version_of: VersionOf = importlib.metadata.version
     >>> all(r.ok for r in run_checks(load_config()))  # doctest: +SKIP
     True
     """
-    results = [check_python(), *check_packages(version_of)]
+    results = [check_platform(cfg), check_python(), *check_packages(version_of)]
+    if not results[0].ok:
+        return results  # the local cloud cannot start here: say so once, and how
     if cfg.is_local:
         results.append(check_local_cloud(cfg))
     else:

@@ -132,3 +132,8 @@ def test_longest_prefix_fits_every_name():
     cfg = load_config({"WILDRYDES_PREFIX": prefix})
     for prop in NAME_PROPERTIES:
         assert _legal(prop, getattr(cfg, prop)), prop
+
+
+def test_the_port_is_fixed_only_when_the_student_names_it():
+    assert load_config({}).local_port_fixed is False
+    assert load_config({"WILDRYDES_LOCAL_PORT": "4600"}).local_port_fixed is True

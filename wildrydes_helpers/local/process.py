@@ -31,7 +31,8 @@ from werkzeug.serving import make_server
 
 from ..config import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, LOCAL_SESSION_TOKEN, Config
 from ..errors import LocalCloudError
-from ..ports import LOOPBACK, port_is_open
+from ..platforms import platform_support
+from ..ports import LOOPBACK, free_port, port_is_open
 from ..processes import is_alive, new_session_options, stop_tree
 from ..statefile import read_state, write_state
 from .context import LocalCloud
@@ -123,10 +124,14 @@ def start(cfg: Config, port: int | None = None) -> str:
     >>> start(load_config())  # doctest: +SKIP
     'http://127.0.0.1:4599'
     """
+    support = platform_support("local")
+    if not support.supported:
+        raise LocalCloudError(support.detail)
+    fixed = port is not None or cfg.local_port_fixed
     port = cfg.local_port if port is None else port
     running = status(cfg)
     if running is not None:
-        if running["port"] != port:
+        if fixed and running["port"] != port:
             raise LocalCloudError(
                 f"The local cloud already runs on port {running['port']}, not {port}. Use it "
                 f"(export WILDRYDES_LOCAL_PORT={running['port']}) or stop it first with "
@@ -134,14 +139,18 @@ def start(cfg: Config, port: int | None = None) -> str:
             )
         return running["endpoint"]
     other = probe(port)
-    if other is not None:
-        return str(other["endpoint"])  # a local cloud of another home: share it
-    if port_is_open(port):
-        raise LocalCloudError(
-            f"Port {port} on 127.0.0.1 is already used by another program, so the local cloud "
-            f"cannot start there. Pick a free port: `export WILDRYDES_LOCAL_PORT={port + 1}` "
-            f"(or `wildrydes local start --port {port + 1}`), then try again."
-        )
+    if other is not None and fixed:
+        return str(other["endpoint"])  # a local cloud of another home on the port asked for
+    if other is not None or port_is_open(port):
+        if fixed:
+            raise LocalCloudError(
+                f"Port {port} on 127.0.0.1 is already used by another program, so the local "
+                f"cloud cannot start there. Pick a free port: `export WILDRYDES_LOCAL_PORT="
+                f"{port + 1}` (or `wildrydes local start --port {port + 1}`), then try again."
+            )
+        # The default port is taken (another user's local cloud on a shared JupyterHub, say):
+        # this home takes a free port; its state file tells every kernel of the home.
+        port = free_port()
     cfg.home.mkdir(parents=True, exist_ok=True)
     log = open(log_path(cfg), "ab")  # noqa: SIM115 - handed to the child process
     env = dict(os.environ, WILDRYDES_HOME=str(cfg.home))

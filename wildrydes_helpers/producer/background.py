@@ -67,10 +67,15 @@ def _child_env(cfg: Config) -> dict[str, str]:
     env.update({
         "WILDRYDES_BACKEND": cfg.backend, "WILDRYDES_PREFIX": cfg.prefix,
         "WILDRYDES_WINDOW_SECONDS": str(cfg.window_seconds),
-        "WILDRYDES_LOCAL_PORT": str(cfg.local_port), "WILDRYDES_HOME": str(cfg.home),
+        "WILDRYDES_HOME": str(cfg.home),
         "AWS_REGION": cfg.region, "AWS_DEFAULT_REGION": cfg.region,
         "PYTHONUNBUFFERED": "1",
     })
+    # A port of the home's own choosing is in its state file, where the child finds it too.
+    if cfg.local_port_fixed:
+        env["WILDRYDES_LOCAL_PORT"] = str(cfg.local_port)
+    else:
+        env.pop("WILDRYDES_LOCAL_PORT", None)
     return env
 
 
