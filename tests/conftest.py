@@ -6,7 +6,7 @@ the session by its recorded PID, so no test leaves a process behind.
 
 The environment is set in full, not defaulted: a ``WILDRYDES_WINDOW_SECONDS=60`` or an
 ``AWS_PROFILE`` exported in the shell must not change what the tests see
-(tests/local_cloud/test_test_environment.py proves it).
+(tests/local_cloud/test_isolation_from_the_shell.py proves it).
 """
 
 from __future__ import annotations
@@ -20,43 +20,16 @@ from pathlib import Path
 import pytest
 
 from wildrydes_helpers.ports import free_port as free_port_now
+from wildrydes_helpers.run_lab import lab_environment
 
-# Variables the lab, boto3 or moto read: any value from the shell is dropped, then the test
-# run's own are set below.
-CLEARED_PREFIXES = ("WILDRYDES_", "AWS_", "MOTO_")
 TEST_WINDOW_SECONDS = 2
 FOLDER_MARKERS = {"unit": "unit", "local_cloud": "local_cloud", "notebooks": "notebooks",
                   "browser": "browser"}
 
 
-def run_environment(base: dict[str, str], home: Path, port: int) -> dict[str, str]:
-    """``base`` without any WILDRYDES_*, AWS_* or MOTO_* setting, plus the test run's own.
-
-    Example
-    -------
-    >>> env = run_environment({"AWS_PROFILE": "x", "WILDRYDES_WINDOW_SECONDS": "60",
-    ...                         "PATH": "/bin"}, Path("/tmp/h"), 5000)
-    >>> env["WILDRYDES_WINDOW_SECONDS"], "AWS_PROFILE" in env, env["PATH"]
-    ('2', False, '/bin')
-    """
-    env = {k: v for k, v in base.items() if not k.startswith(CLEARED_PREFIXES)}
-    env.update({
-        "WILDRYDES_HOME": str(home),
-        "WILDRYDES_LOCAL_PORT": str(port),
-        "WILDRYDES_BACKEND": "local",
-        "WILDRYDES_WINDOW_SECONDS": str(TEST_WINDOW_SECONDS),
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        # Point the AWS SDK away from any real configuration of the machine.
-        "AWS_CONFIG_FILE": str(home / "aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "aws-credentials"),
-        "MPLBACKEND": "Agg",
-    })
-    return env
-
-
 _HOME = Path(tempfile.mkdtemp(prefix="wildrydes-test-"))
-_ENV = run_environment(dict(os.environ), _HOME, free_port_now())
+_ENV = lab_environment(os.environ, _HOME, free_port_now(), TEST_WINDOW_SECONDS)
+_ENV["MPLBACKEND"] = "Agg"
 os.environ.clear()
 os.environ.update(_ENV)
 

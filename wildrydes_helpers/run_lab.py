@@ -29,7 +29,7 @@ from typing import Any
 
 import nbformat
 
-from .config import Config, load_config
+from .config import DEFAULT_REGION, Config, load_config
 from .errors import WildRydesError
 from .local import process as local_cloud
 from .ports import free_port
@@ -220,12 +220,49 @@ def verdict_of(nb: Any) -> str | None:
 
 
 
+
+# Variables the lab, boto3 or moto read. A value from the shell is dropped before a run of
+# the lab's own (tests, nbval, run-lab) sets its own.
+CLEARED_PREFIXES = ("WILDRYDES_", "AWS_", "MOTO_")
+
+
+def lab_environment(base: Mapping[str, str], home: Path, port: int,
+                    window_seconds: int) -> dict[str, str]:
+    """``base`` without any WILDRYDES_*, AWS_* or MOTO_* setting, plus a local lab's own.
+
+    The lab's home and port, the local backend, the window, a region, and AWS configuration
+    files inside the home, so the machine's own AWS profile and credentials are never read.
+
+    Example
+    -------
+    >>> env = lab_environment({"AWS_PROFILE": "p", "WILDRYDES_PREFIX": "zz", "PATH": "/bin"},
+    ...                       Path("/tmp/h"), 5000, 3)
+    >>> env["WILDRYDES_WINDOW_SECONDS"], "AWS_PROFILE" in env, "WILDRYDES_PREFIX" in env
+    ('3', False, False)
+    >>> env["PATH"], env["WILDRYDES_LOCAL_PORT"], env["AWS_REGION"]
+    ('/bin', '5000', 'us-east-1')
+    """
+    env = {k: v for k, v in base.items() if not k.startswith(CLEARED_PREFIXES)}
+    env.update({
+        "WILDRYDES_HOME": str(home),
+        "WILDRYDES_LOCAL_PORT": str(port),
+        "WILDRYDES_BACKEND": "local",
+        "WILDRYDES_WINDOW_SECONDS": str(window_seconds),
+        "AWS_REGION": DEFAULT_REGION,
+        "AWS_DEFAULT_REGION": DEFAULT_REGION,
+        "AWS_CONFIG_FILE": str(home / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "aws-credentials"),
+    })
+    return env
+
 @contextlib.contextmanager
 def isolated_env(window_seconds: int = 3) -> Iterator[dict[str, str]]:
     """Point this process (and the kernels it starts) at a fresh local cloud; stop it after.
 
     A temporary WILDRYDES_HOME and a free port, so a rehearsal never touches a student's own
-    local cloud. Producers and the local cloud of that home are stopped on exit, by PID.
+    local cloud, and the whole environment of ``lab_environment``, so nothing exported in the
+    shell (a 60 s window, a prefix, an AWS profile) changes what the notebooks do. Producers and
+    the local cloud of that home are stopped on exit, by PID, and the environment is restored.
 
     Example
     -------
@@ -233,15 +270,10 @@ def isolated_env(window_seconds: int = 3) -> Iterator[dict[str, str]]:
     ...     run_lab(Path("notebooks"), Path("/tmp/lab"))
     """
     home = Path(tempfile.mkdtemp(prefix="wildrydes-run-"))
-    changes = {
-        "WILDRYDES_HOME": str(home), "WILDRYDES_LOCAL_PORT": str(free_port()),
-        "WILDRYDES_BACKEND": "local", "WILDRYDES_WINDOW_SECONDS": str(window_seconds),
-    }
-    dropped = ("WILDRYDES_PREFIX", "AWS_ENDPOINT_URL", "MPLBACKEND")
-    saved = {k: os.environ.get(k) for k in (*changes, *dropped)}
-    os.environ.update(changes)
-    for key in dropped:  # kernels then draw inline and talk only to this local cloud
-        os.environ.pop(key, None)
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(lab_environment(saved, home, free_port(), window_seconds))
+    os.environ.pop("MPLBACKEND", None)  # the kernels draw inline, as a student's do
     try:
         yield dict(os.environ)
     finally:
@@ -249,11 +281,8 @@ def isolated_env(window_seconds: int = 3) -> Iterator[dict[str, str]]:
         stop_lab_processes(cfg)
         local_cloud.stop(cfg)
         shutil.rmtree(home, ignore_errors=True)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def stop_lab_processes(cfg: Config) -> None:
