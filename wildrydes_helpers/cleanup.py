@@ -52,12 +52,11 @@ def _delete_trigger_and_function(lab: LabSession, deleted: list[str]) -> None:
 def _delete_role(lab: LabSession, deleted: list[str]) -> None:
     iam = lab.client("iam")
     name = lab.config.role_name
-    try:
+    attached: list[dict[str, Any]] | None = None
+    with _unless_gone():
         attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
-    except Exception as exc:
-        if is_not_found(exc):
-            return
-        raise
+    if attached is None:
+        return
     for p in attached:
         iam.detach_role_policy(RoleName=name, PolicyArn=p["PolicyArn"])
     for inline in iam.list_role_policies(RoleName=name)["PolicyNames"]:
@@ -85,13 +84,9 @@ def _delete_policy(lab: LabSession, deleted: list[str]) -> None:
 def _delete_table(lab: LabSession, deleted: list[str]) -> None:
     ddb = lab.client("dynamodb")
     name = lab.config.table_name
-    try:
+    with _unless_gone(IN_USE_CODE):  # in use: already being deleted
         ddb.delete_table(TableName=name)
-    except Exception as exc:
-        if is_not_found(exc) or error_code(exc) == IN_USE_CODE:  # already deleting
-            return
-        raise
-    deleted.append(f"table {name}")
+        deleted.append(f"table {name}")
 
     def gone() -> bool:
         try:

@@ -16,12 +16,19 @@ from typing import Any
 import pandas as pd
 
 
-def _axes(ax: Any, size: tuple[float, float]) -> Any:
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt  # heavy: loaded only when a plot is drawn
+def _axes(ax: Any, size: tuple[float, float], title: str, xlabel: str, ylabel: str) -> Any:
+    if ax is None:
+        import matplotlib.pyplot as plt  # heavy: loaded only when a plot is drawn
 
-    _, ax = plt.subplots(figsize=size)
+        _, ax = plt.subplots(figsize=size)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return ax
+
+
+def _nothing_yet(ax: Any, text: str) -> Any:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
     return ax
 
 
@@ -32,14 +39,9 @@ def plot_distance(df: pd.DataFrame, ax: Any = None) -> Any:
     -------
     >>> plot_distance(windows())   # doctest: +SKIP
     """
-    ax = _axes(ax, (10, 4))
-    ax.set_title("Distance per tumbling window")
-    ax.set_xlabel("window start (UTC)")
-    ax.set_ylabel("distance (m)")
+    ax = _axes(ax, (10, 4), "Distance per tumbling window", "window start (UTC)", "distance (m)")
     if df is None or df.empty:
-        ax.text(0.5, 0.5, "no windows in the table yet", ha="center", va="center",
-                transform=ax.transAxes)
-        return ax
+        return _nothing_yet(ax, "no windows in the table yet")
     starts = sorted(pd.to_datetime(df["windowStart"], utc=True).unique())
     names = sorted(df["name"].unique())
     width = 0.8 / len(names)
@@ -66,14 +68,9 @@ def plot_timeline(df: pd.DataFrame, ax: Any = None) -> Any:
     -------
     >>> plot_timeline(invocations())   # doctest: +SKIP
     """
-    ax = _axes(ax, (10, 3))
-    ax.set_title("Invocations across tumbling windows")
-    ax.set_xlabel("time (UTC)")
-    ax.set_ylabel("shard")
+    ax = _axes(ax, (10, 3), "Invocations across tumbling windows", "time (UTC)", "shard")
     if df is None or df.empty:
-        ax.text(0.5, 0.5, "no invocations logged yet", ha="center", va="center",
-                transform=ax.transAxes)
-        return ax
+        return _nothing_yet(ax, "no invocations logged yet")
     shards = sorted(str(s) for s in df["shardId"].dropna().unique()) or ["?"]
     row = {s: i for i, s in enumerate(shards)}
     windows = df[["windowStart", "windowEnd"]].dropna().drop_duplicates()

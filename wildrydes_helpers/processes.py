@@ -58,10 +58,15 @@ def is_alive(pid: int) -> bool:
             return True
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
+    _reap(pid)
+    return False
+
+
+def _reap(pid: int) -> None:
+    # A child of ours that has exited stays a zombie until it is waited for.
     if POSIX:
         with contextlib.suppress(ChildProcessError, OSError):
             os.waitpid(pid, os.WNOHANG)
-    return False
 
 
 def command_line(pid: int) -> str:
@@ -189,9 +194,7 @@ def stop_tree(pid: int, timeout: float = DEFAULT_STOP_TIMEOUT_S,
             proc.terminate()
     _, alive = psutil.wait_procs(rest, timeout=min(timeout, 1.0))
     _kill_all(alive)
-    if POSIX:
-        with contextlib.suppress(ChildProcessError, OSError):
-            os.waitpid(pid, os.WNOHANG)
+    _reap(pid)
     return True
 
 
