@@ -28,7 +28,12 @@ from typing import Any
 import boto3
 import botocore.config
 
-from wildrydes_helpers.config import Config, load_config
+from wildrydes_helpers.config import (
+    LOCAL_ACCESS_KEY_ID,
+    LOCAL_SECRET_ACCESS_KEY,
+    Config,
+    load_config,
+)
 from wildrydes_helpers.function_zip import build_zip
 from wildrydes_helpers.iam import TRUST_POLICY
 from wildrydes_helpers.ports import free_port
@@ -126,7 +131,8 @@ def local_client(service: str, endpoint: str, region: str = "us-east-1", *,
     'us-east-1'
     """
     return boto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region,
+        aws_access_key_id=LOCAL_ACCESS_KEY_ID, aws_secret_access_key=LOCAL_SECRET_ACCESS_KEY,
+        region_name=region,
     ).client(service, endpoint_url=endpoint, config=botocore.config.Config(
         retries={"max_attempts": attempts}, connect_timeout=2, read_timeout=read_timeout))
 

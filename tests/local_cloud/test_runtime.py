@@ -25,6 +25,7 @@ import pytest
 
 from tests.kit.esm_testkit import ensure_role, zip_source
 from wildrydes_helpers import faults_client, processes
+from wildrydes_helpers.config import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
 
 ROLE_NAME = "runtime-test-role"
 STREAM_NAME = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$")
@@ -141,7 +142,8 @@ def test_environment_variables_and_endpoint(lab: Any, make_function: Any) -> Non
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
     assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == f"/aws/lambda/{name}"
     assert STREAM_NAME.match(env["AWS_LAMBDA_LOG_STREAM_NAME"])
-    assert env["AWS_ACCESS_KEY_ID"] == env["AWS_SECRET_ACCESS_KEY"] == "testing"
+    assert env["AWS_ACCESS_KEY_ID"] == LOCAL_ACCESS_KEY_ID
+    assert env["AWS_SECRET_ACCESS_KEY"] == LOCAL_SECRET_ACCESS_KEY
     assert env["AWS_SDK_UA_APP_ID"] == "wildrydes-fn"
     # Nothing of the server's own environment beyond what Python needs.
     assert "AWS_PROFILE" not in env
@@ -345,7 +347,8 @@ def test_aws_cli_invoke_runs_the_handler(lab: Any, make_function: Any, tmp_path:
     name = make_function("rt-cli")
     out = tmp_path / "out.json"
     aws = Path(sys.executable).with_name("aws")
-    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=LOCAL_ACCESS_KEY_ID,
+               AWS_SECRET_ACCESS_KEY=LOCAL_SECRET_ACCESS_KEY,
                AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE=os.devnull,
                AWS_SHARED_CREDENTIALS_FILE=os.devnull)
     env.pop("AWS_PROFILE", None)

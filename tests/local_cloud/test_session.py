@@ -6,7 +6,10 @@ import pytest
 
 from wildrydes_helpers import config as config_module
 from wildrydes_helpers import session as session_module
-from wildrydes_helpers.config import load_config
+from wildrydes_helpers.config import (
+    LOCAL_ACCOUNT_ID,
+    load_config,
+)
 from wildrydes_helpers.session import get_session
 
 # Built from parts so the secrets scan (test_security.py) does not flag this file.
@@ -32,7 +35,7 @@ def test_local_mode_uses_dummy_credentials_and_never_sends_the_users(
     client.list_tables()
     assert sent and all(REAL_LOOKING_KEY not in header for header in sent)
     assert all(f"Credential={config_module.LOCAL_ACCESS_KEY_ID}/" in header for header in sent)
-    assert local.account_id == "123456789012"
+    assert local.account_id == LOCAL_ACCOUNT_ID
     assert "local" in local.describe()
 
 
