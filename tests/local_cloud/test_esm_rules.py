@@ -1,4 +1,4 @@
-"""SEMANTICS.md rules, end to end: Kinesis -> event source mapping -> function, in the local cloud.
+"""docs/semantics.md rules, end to end: Kinesis -> event source mapping -> function, locally.
 
 Each test makes its own stream, recording function (see esm_testkit.py) and mapping, with
 tumbling windows of 1-2 s, and waits for outcomes by polling, never by a fixed sleep.

@@ -1,4 +1,4 @@
-"""SEMANTICS.md rules, checked on the pure window logic (esm/processor.py) with a fake clock.
+"""docs/semantics.md rules, checked on the pure window logic (esm/processor.py), fake clock.
 
 No local cloud, no threads, no sleeping: a fake clock moves time and a fake function answers.
 """

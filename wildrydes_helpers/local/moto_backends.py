@@ -6,7 +6,7 @@ whose methods take and give plain values and raise this module's exceptions, nev
 a test can hand them a fake with the same methods.
 
 moto is a test double; the local cloud is a teaching cloud. ``apply_patches`` closes the
-gaps listed in DESIGN.md ("moto, with these known traps"). moto takes about a second to
+gaps listed in docs/moto.md (the traps of moto 5.2.5). moto takes about a second to
 import, so it is imported on first use: the CLI and the notebooks never load it.
 
 Example

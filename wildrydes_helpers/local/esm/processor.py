@@ -2,7 +2,7 @@
 
 Pure: records and a clock value go in, decisions come out. No boto3, no threads, no reading
 of the clock; ``poller.py`` reads the stream, calls the function and keeps real time. The
-contract is ``SEMANTICS.md`` (rules 1-19); the numbers in comments refer to it.
+contract is ``docs/semantics.md`` (rules 1-24); the numbers in comments refer to it.
 
 A ``ShardProcessor`` is the state of one mapping on one shard. Its loop, as poller.py runs it::
 

@@ -2,7 +2,7 @@
 
 ``validate_mapping`` checks the fields of a Create or Update request and fills in the
 defaults; ``Settings`` is the subset of them that steers the processor (processor.py).
-The numbers in comments refer to the rules of ``SEMANTICS.md``.
+The numbers in comments refer to the rules of ``docs/semantics.md``.
 
 Example
 -------
