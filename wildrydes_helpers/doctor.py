@@ -45,6 +45,7 @@ REQUIRED_PACKAGES: dict[str, str] = {
     "jupyterlab": ">=4.1",
     "ipywidgets": ">=8.1",
     "tqdm": ">=4.66",
+    "psutil": ">=5.9",
 }
 OPTIONAL_PACKAGES: dict[str, str] = {"nbval": ">=0.11"}
 INSTALL_HINT = "run `make install` (or `pip install -e '.[test]'`) in the lab's folder"
