@@ -317,6 +317,7 @@ def test_moto_own_kinesis_trigger_is_unhooked(monkeypatch: pytest.MonkeyPatch) -
     from moto import mock_aws
     from moto.awslambda.models import LambdaBackend, LambdaFunction
     from moto.dynamodb.responses import DynamoHandler
+    from moto.kinesis.models import Shard
 
     original = vars(LambdaBackend)["send_kinesis_message"]
     assert original is not moto_backends._no_per_record_trigger, \
@@ -325,6 +326,8 @@ def test_moto_own_kinesis_trigger_is_unhooked(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(moto_backends, "_applied", False)
     monkeypatch.setattr(LambdaBackend, "send_kinesis_message", original)
     monkeypatch.setattr(DynamoHandler, "serialized", DynamoHandler.serialized)
+    for name in ("put_record", "get_min_sequence_number", "get_max_sequence_number"):
+        monkeypatch.setattr(Shard, name, vars(Shard)[name])
     monkeypatch.delenv("MOTO_IAM_LOAD_MANAGED_POLICIES", raising=False)
     monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
     for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
