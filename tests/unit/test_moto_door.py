@@ -139,7 +139,7 @@ def test_mappings_are_created_read_listed_and_deleted_on_a_fake_moto() -> None:
 
 
 @pytest.mark.parametrize(("params", "status", "words"), [
-    ({"FunctionName": "nobody"}, 404, "Function not found"),
+    ({"FunctionName": "nobody"}, 400, "Function does not exist"),
     ({"EventSourceArn": STREAM_ARN.replace(STREAM, "nothing")}, 400, "Stream not found"),
     ({"DestinationConfig": {"OnFailure": {
         "Destination": f"arn:aws:sqs:{REGION}:{ACCOUNT}:missing"}}}, 400, "does not exist"),
