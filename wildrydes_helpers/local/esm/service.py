@@ -324,8 +324,9 @@ class EventSourceMappingService:
         >>> service.create("us-east-1", {...})["State"]   # doctest: +SKIP
         'Creating'
         """
-        # In AWS's order (recorded): request validation; a missing source; an on-success
-        # destination; the function; then the source and the settings.
+        # In AWS's order, as recorded: enum values and an on-success destination, and a
+        # missing source, are refused before the function is looked up; the function is
+        # looked up before the source and the other settings are.
         name = params.get("FunctionName")
         source = params.get("EventSourceArn")
         try:
