@@ -357,7 +357,7 @@ def test_rule_17_api_errors_and_lifecycle(lab, raw_lambda):
                    TumblingWindowInSeconds=60, ParallelizationFactor=2) == \
         "InvalidParameterValueException"
     assert code_of(FunctionName=unique("missing"), EventSourceArn=arn,
-                   StartingPosition="LATEST") == "ResourceNotFoundException"
+                   StartingPosition="LATEST") == "InvalidParameterValueException"  # as AWS
     assert code_of(FunctionName=function, EventSourceArn=arn.replace("esm-st17", "nostream"),
                    StartingPosition="LATEST") == "InvalidParameterValueException"
     created = lam.create_event_source_mapping(

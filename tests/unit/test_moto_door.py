@@ -139,7 +139,7 @@ def test_mappings_are_created_read_listed_and_deleted_on_a_fake_moto() -> None:
 
 
 @pytest.mark.parametrize(("params", "status", "words"), [
-    ({"FunctionName": "nobody"}, 404, "Function not found"),
+    ({"FunctionName": "nobody"}, 400, "Function does not exist"),
     ({"EventSourceArn": STREAM_ARN.replace(STREAM, "nothing")}, 400, "Stream not found"),
     ({"DestinationConfig": {"OnFailure": {
         "Destination": f"arn:aws:sqs:{REGION}:{ACCOUNT}:missing"}}}, 400, "does not exist"),
@@ -317,6 +317,7 @@ def test_moto_own_kinesis_trigger_is_unhooked(monkeypatch: pytest.MonkeyPatch) -
     from moto import mock_aws
     from moto.awslambda.models import LambdaBackend, LambdaFunction
     from moto.dynamodb.responses import DynamoHandler
+    from moto.kinesis.models import Shard
 
     original = vars(LambdaBackend)["send_kinesis_message"]
     assert original is not moto_backends._no_per_record_trigger, \
@@ -325,6 +326,8 @@ def test_moto_own_kinesis_trigger_is_unhooked(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(moto_backends, "_applied", False)
     monkeypatch.setattr(LambdaBackend, "send_kinesis_message", original)
     monkeypatch.setattr(DynamoHandler, "serialized", DynamoHandler.serialized)
+    for name in ("put_record", "get_min_sequence_number", "get_max_sequence_number"):
+        monkeypatch.setattr(Shard, name, vars(Shard)[name])
     monkeypatch.delenv("MOTO_IAM_LOAD_MANAGED_POLICIES", raising=False)
     monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
     for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):

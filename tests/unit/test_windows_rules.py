@@ -609,9 +609,9 @@ def test_rule_17_defaults_and_limits_accepted():
 
 
 def test_rule_17_starting_position_rules():
-    with pytest.raises(InvalidMappingError, match="StartingPosition is required"):
+    with pytest.raises(InvalidMappingError, match="Value null at 'startingPosition'"):
         validate_mapping({})
-    with pytest.raises(InvalidMappingError, match="not valid"):
+    with pytest.raises(InvalidMappingError, match="Member must satisfy enum value set"):
         validate_mapping({"StartingPosition": "EARLIEST"})
     with pytest.raises(InvalidMappingError, match="StartingPositionTimestamp"):
         validate_mapping({"StartingPosition": "AT_TIMESTAMP"})

@@ -29,6 +29,7 @@ from itertools import islice
 from typing import Any, NamedTuple
 
 from ..config import LOCAL_ACCOUNT_ID
+from .sequence_numbers import first_sequence_number
 
 # moto's backends are plain dicts and OrderedDicts, and moto's Kinesis shard says outright
 # that put_record "is not safe for concurrency": two PutRecord calls at once can get the same
@@ -412,6 +413,7 @@ def apply_patches() -> None:
     from moto.awslambda.models import LambdaBackend
 
     LambdaBackend.send_kinesis_message = _no_per_record_trigger  # type: ignore[method-assign]
+    _aws_sequence_numbers()
     _fast_dynamodb_reads()
     _applied = True
 
@@ -420,6 +422,38 @@ def _no_per_record_trigger(self: Any, *args: Any, **kwargs: Any) -> None:
     # moto would invoke the function once per PutRecord through Docker; the local
     # cloud's own event source mappings (esm/) deliver the stream instead.
     return None
+
+
+def _aws_sequence_numbers() -> None:
+    """Number Kinesis records as sequence_numbers.py lays out, not moto's 1, 2, 3, ...
+
+    moto's numbers are bare counters: "10" sorts before "9" as a string, where AWS's
+    56-digit numbers sort right either way. moto keeps the numbers as ints (the keys of a
+    shard's ``records``) and parses iterators with ``int()``, so GetRecords and the
+    AT/AFTER_SEQUENCE_NUMBER, LATEST and AT_TIMESTAMP iterators work unchanged on them.
+    """
+    # moto is heavy to import: loaded by the local cloud's own process only.
+    from moto.kinesis.models import Record, Shard
+
+    def put_record(self: Any, partition_key: str, data: str, explicit_hash_key: str) -> str:
+        # The caller holds MOTO_LOCK (moto's own note: not safe for concurrency).
+        last = next(reversed(self.records), None)  # O(1); moto lists every key
+        number = first_sequence_number(self._shard_id) if last is None else last + 1
+        self.records[number] = Record(partition_key, data, number, explicit_hash_key)
+        return str(number)
+
+    def get_min_sequence_number(self: Any) -> int:
+        # An empty shard's StartingSequenceNumber: the number its first record will get,
+        # 56 digits like AWS's, rather than moto's "0".
+        return next(iter(self.records), first_sequence_number(self._shard_id))
+
+    def get_max_sequence_number(self: Any) -> int:
+        # 0 for an empty shard, as moto: a LATEST iterator then returns every new record.
+        return next(reversed(self.records), 0)
+
+    Shard.put_record = put_record  # type: ignore[method-assign]
+    Shard.get_min_sequence_number = get_min_sequence_number  # type: ignore[method-assign]
+    Shard.get_max_sequence_number = get_max_sequence_number  # type: ignore[method-assign]
 
 
 # Read results that are already plain DynamoDB JSON (moto's DynamoResult) and can be sent as

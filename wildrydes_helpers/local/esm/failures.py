@@ -16,7 +16,7 @@ from typing import Any
 
 from ..moto_backends import MotoBackends
 from .events import ShardContext, format_utc_ms
-from .processor import Discard
+from .processor import CONDITION_AGE, Discard
 
 
 def destination_parts(destination: str) -> tuple[str, str, str]:
@@ -63,6 +63,10 @@ def failure_record(discard: Discard, ctx: ShardContext, function_arn: str, reque
                    now: float) -> dict[str, Any]:
     """The on-failure destination's message for discarded records (rule 13): no data.
 
+    As AWS's (recorded in tests/kit/aws_recorded/kinesis_failure_records.json), a record
+    given up for its age has no ``responseContext``, whether or not the function ran;
+    records given up after their retries have one.
+
     Example
     -------
     >>> from wildrydes_helpers.local.esm.events import stream_record
@@ -74,18 +78,21 @@ def failure_record(discard: Discard, ctx: ShardContext, function_arn: str, reque
     """
     first, last = discard.records[0], discard.records[-1]
     invoked = discard.invoke_count > 0
-    return {
+    message: dict[str, Any] = {
         "requestContext": {
             "requestId": discard.request_id or request_id,
             "functionArn": function_arn,
             "condition": discard.condition,
             "approximateInvokeCount": discard.invoke_count,
         },
-        "responseContext": {
+    }
+    if discard.condition != CONDITION_AGE:
+        message["responseContext"] = {
             "statusCode": discard.status_code if invoked else None,
             "executedVersion": discard.executed_version if invoked else None,
             "functionError": discard.function_error if invoked else None,
-        },
+        }
+    message.update({
         "version": "1.0",
         "timestamp": format_utc_ms(now),
         "KinesisBatchInfo": {
@@ -97,4 +104,5 @@ def failure_record(discard: Discard, ctx: ShardContext, function_arn: str, reque
             "batchSize": len(discard.records),
             "streamArn": ctx.stream_arn,
         },
-    }
+    })
+    return message

@@ -41,8 +41,9 @@ must say they are guesses:
   runtime could not be reached) backs off the same way but uses up no retry.
 - A record whose arrival time lies in a window that has already closed (the clock went
   backwards) joins the window after the last closed one, so no window gets two finals.
-- The failure record of records that were never invoked (rule 15) has
-  ``approximateInvokeCount`` 0 and ``null`` in ``responseContext``.
+- The failure record of records given up for their age (rule 15) has no
+  ``responseContext``, as AWS's; when the function never saw them its
+  ``approximateInvokeCount`` is 0 (AWS's one recorded case of this counts 1).
 - ``ParallelizationFactor`` > 1 (allowed without a tumbling window) is accepted and
   reported, but each shard is still processed one batch at a time, in order.
 - ``FilterCriteria`` is rejected: the local cloud does not filter records.

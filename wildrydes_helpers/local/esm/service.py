@@ -29,12 +29,23 @@ from typing import Any
 
 from ..aws_errors import AwsApiError
 from ..context import LocalCloud
-from ..moto_backends import FunctionNotFound, ShardCursor, StreamNotFound
+from ..moto_backends import (
+    FunctionNotFound,
+    InvalidFunctionReference,
+    ShardCursor,
+    StreamNotFound,
+)
 from .events import ShardContext
 from .failures import destination_exists
 from .poller import ShardPoller, ShardState
 from .processor import RESULT_NONE, ShardProcessor
-from .settings import POLL_INTERVAL_S, InvalidMappingError, Settings, validate_mapping
+from .settings import (
+    POLL_INTERVAL_S,
+    InvalidMappingError,
+    Settings,
+    check_request,
+    validate_mapping,
+)
 
 log = logging.getLogger("wildrydes.local.esm")
 
@@ -65,8 +76,40 @@ def function_arn(region: str, account_id: str, name: str) -> str:
     return f"arn:aws:lambda:{region}:{account_id}:function:{name}"
 
 
+# AWS's own sentences, recorded against AWS (tests/kit/aws_recorded/esm_api_errors.json).
+# Every error of the mapping API starts with AWS's code and sentence; a hint may follow.
+UNRECOGNIZED_SOURCE = "Unrecognized event source."
+FUNCTION_MISSING = "Function does not exist"
+NO_SUCH_MAPPING = "The resource you requested does not exist."
+KINESIS_ARN_HINT = ("The local cloud maps Kinesis streams only: "
+                    "arn:aws:kinesis:REGION:ACCOUNT:stream/NAME.")
+
+
 def _invalid(message: str) -> AwsApiError:
     return AwsApiError(400, "InvalidParameterValueException", message)
+
+
+def _rejected(exc: InvalidMappingError) -> AwsApiError:
+    return AwsApiError(400, exc.code, str(exc))
+
+
+def duplicate_message(source: str, function_name: str, uuid: str) -> str:
+    """AWS's ResourceConflictException message for a second mapping of the same pair.
+
+    Example
+    -------
+    >>> print(duplicate_message("arn:s", "f", "u-1")[:70])
+    The event source arn (" arn:s ") and function (" f ") provided mapping
+    """
+    return (f'The event source arn (" {source} ") and function (" {function_name} ") '
+            "provided mapping already exists. Please update or delete the existing mapping "
+            f"with UUID {uuid}")
+
+
+def _is_kinesis_stream_arn(source: str) -> bool:
+    parts = source.split(":", 5)
+    return (len(parts) == 6 and parts[0] == "arn" and parts[2] == "kinesis"
+            and parts[5].startswith("stream/") and len(parts[5]) > len("stream/"))
 
 
 @dataclass
@@ -248,10 +291,11 @@ class EventSourceMappingService:
         try:
             spec = self.cloud.backends.function_spec(region, name)
         except FunctionNotFound:
-            arn = name if name.startswith("arn:") else function_arn(
-                region, self.cloud.account_id, name)
-            raise AwsApiError(404, "ResourceNotFoundException",
-                              f"Function not found: {arn}") from None
+            # AWS answers a mapping to a missing function with a 400, not the 404 of Invoke.
+            raise _invalid(f"{FUNCTION_MISSING}: no function {name} in {region}. Create the "
+                           "function first, or check its name.") from None
+        except InvalidFunctionReference as exc:
+            raise _invalid(str(exc)) from None
         return spec.name, function_arn(region, self.cloud.account_id, spec.name), spec.role
 
     def _starting_cursors(self, region: str, stream_arn: str,
@@ -280,29 +324,36 @@ class EventSourceMappingService:
         >>> service.create("us-east-1", {...})["State"]   # doctest: +SKIP
         'Creating'
         """
+        # In AWS's order, as recorded: enum values and an on-success destination, and a
+        # missing source, are refused before the function is looked up; the function is
+        # looked up before the source and the other settings are.
         name = params.get("FunctionName")
         source = params.get("EventSourceArn")
+        try:
+            check_request(params)
+        except InvalidMappingError as exc:
+            raise _rejected(exc) from None
         if not name:
-            raise _invalid("FunctionName is required.")
-        if not source or ":kinesis:" not in str(source) or ":stream/" not in str(source):
-            raise _invalid(
-                f"EventSourceArn {source!r} is not a Kinesis stream ARN "
-                "(arn:aws:kinesis:REGION:ACCOUNT:stream/NAME); the local cloud maps Kinesis "
-                "streams only.")
+            raise AwsApiError(400, "ValidationException",
+                              "1 validation error detected: Value null at 'functionName' "
+                              "failed to satisfy constraint: Member must not be null")
+        if not source:
+            raise _invalid(f"{UNRECOGNIZED_SOURCE} EventSourceArn is missing. "
+                           f"{KINESIS_ARN_HINT}")
+        fn_name, fn_arn, role = self._resolve_function(region, str(name))
+        if not _is_kinesis_stream_arn(str(source)):
+            raise _invalid(f"{UNRECOGNIZED_SOURCE} {source} is not a Kinesis stream ARN. "
+                           f"{KINESIS_ARN_HINT}")
         try:
             cfg = validate_mapping(params)
         except InvalidMappingError as exc:
-            raise _invalid(str(exc)) from None
-        fn_name, fn_arn, role = self._resolve_function(region, str(name))
+            raise _rejected(exc) from None
         self._check_destination(cfg)
         with self._lock:
             for other in self._mappings.values():
                 if other.function_arn == fn_arn and other.stream_arn == source:
-                    raise AwsApiError(
-                        409, "ResourceConflictException",
-                        f"An event source mapping of {source} to {fn_name} already exists "
-                        f"(UUID {other.uuid}). Update or delete it instead of creating "
-                        "another.")
+                    raise AwsApiError(409, "ResourceConflictException",
+                                      duplicate_message(str(source), fn_name, other.uuid))
             cursors = self._starting_cursors(region, str(source), cfg)
             state = MappingState.CREATING if cfg["Enabled"] else MappingState.DISABLED
             mapping = MappingEntry(str(uuidlib.uuid4()), region, self.cloud.account_id, fn_name,
@@ -322,9 +373,7 @@ class EventSourceMappingService:
     def _find(self, uuid: str) -> MappingEntry:
         mapping = self._mappings.get(uuid)
         if mapping is None:
-            raise AwsApiError(404, "ResourceNotFoundException",
-                              f"The resource you requested does not exist. (Service: "
-                              f"Lambda; event source mapping {uuid})")
+            raise AwsApiError(404, "ResourceNotFoundException", NO_SUCH_MAPPING)
         return mapping
 
     def list(self, region: str, function_name: str | None = None,
@@ -350,7 +399,7 @@ class EventSourceMappingService:
             try:
                 cfg = validate_mapping(params, mapping.config)
             except InvalidMappingError as exc:
-                raise _invalid(str(exc)) from None
+                raise _rejected(exc) from None
             if params.get("FunctionName"):
                 mapping.function_name, mapping.function_arn, mapping.role_arn = \
                     self._resolve_function(mapping.region, str(params["FunctionName"]))

@@ -21,7 +21,9 @@ PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
 READ_LIMIT = 10_000  # records per GetRecords-equivalent read, as Kinesis allows
 POLL_INTERVAL_S = 1.0  # rule 19
 
-STARTING_POSITIONS = ("LATEST", "TRIM_HORIZON", "AT_TIMESTAMP")
+# AWS lists the enum in this order in its ValidationException (recorded answer, see
+# tests/kit/aws_recorded/esm_api_errors.json).
+STARTING_POSITION_ENUM = ("LATEST", "AT_TIMESTAMP", "TRIM_HORIZON")
 INT_LIMITS: dict[str, tuple[int, int]] = {
     "BatchSize": (1, 10_000),
     "MaximumBatchingWindowInSeconds": (0, 300),
@@ -47,8 +49,71 @@ _NOT_KINESIS = ("Queues", "Topics", "SourceAccessConfigurations", "SelfManagedEv
 
 
 class InvalidMappingError(ValueError):
-    """A mapping setting AWS would reject (InvalidParameterValueException)."""
+    """A mapping setting AWS would reject; ``code`` is AWS's error code for it.
 
+    Example
+    -------
+    >>> InvalidMappingError("bad").code
+    'InvalidParameterValueException'
+    """
+
+    def __init__(self, message: str, code: str = "InvalidParameterValueException") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# AWS's own sentences (recorded answers, tests/kit/aws_recorded/esm_api_errors.json).
+UNSUPPORTED_DESTINATION = ("Unsupported DestinationConfig parameter for given event source "
+                           "mapping type.")
+NULL_STARTING_POSITION = ("1 validation error detected: Value null at 'startingPosition' "
+                          "failed to satisfy constraint: Member must not be null.")
+
+
+def enum_error(value: Any, member: str, allowed: tuple[str, ...]) -> InvalidMappingError:
+    """AWS's ValidationException for a value outside an enum of the API model.
+
+    Example
+    -------
+    >>> err = enum_error("EARLIEST", "startingPosition", STARTING_POSITION_ENUM)
+    >>> err.code
+    'ValidationException'
+    >>> str(err)[:60]
+    "1 validation error detected: Value 'EARLIEST' at 'startingPo"
+    """
+    return InvalidMappingError(
+        f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy "
+        f"constraint: Member must satisfy enum value set: [{', '.join(allowed)}]",
+        code="ValidationException")
+
+
+def check_request(params: Mapping[str, Any]) -> None:
+    """The checks AWS makes before it looks up the function or the event source.
+
+    An enum violation is caught by AWS's request validation, before anything else; an
+    on-success destination is refused before the function is looked up (both recorded).
+
+    Raises
+    ------
+    InvalidMappingError
+        With AWS's error code and sentence.
+
+    Example
+    -------
+    >>> check_request({"StartingPosition": "LATEST"})
+    >>> try:
+    ...     check_request({"DestinationConfig": {"OnSuccess": {"Destination": "arn:q"}}})
+    ... except InvalidMappingError as err:
+    ...     print(str(err)[:47])
+    Unsupported DestinationConfig parameter for giv
+    """
+    position = params.get("StartingPosition")
+    if position is not None and position not in STARTING_POSITION_ENUM:
+        raise enum_error(position, "startingPosition", STARTING_POSITION_ENUM)
+    destination = params.get("DestinationConfig")
+    if isinstance(destination, Mapping) and destination.get("OnSuccess"):
+        raise InvalidMappingError(
+            f"{UNSUPPORTED_DESTINATION} A Kinesis mapping takes an on-failure destination "
+            'only: {"OnFailure": {"Destination": "<SQS queue or SNS topic ARN>"}}.')
 
 
 def _check_int(name: str, value: Any) -> int:
@@ -70,9 +135,6 @@ def _check_destination(value: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise InvalidMappingError("DestinationConfig must be an object such as "
                                   '{"OnFailure": {"Destination": "<SQS queue or SNS topic ARN>"}}.')
-    if value.get("OnSuccess"):
-        raise InvalidMappingError("DestinationConfig.OnSuccess is not supported for Kinesis "
-                                  "event sources; use OnFailure.")
     on_failure = value.get("OnFailure") or {}
     destination = on_failure.get("Destination") if isinstance(on_failure, Mapping) else None
     if destination is None:
@@ -110,6 +172,7 @@ def validate_mapping(params: Mapping[str, Any],
     100
     """
     creating = current is None
+    check_request(params)
     for key in _NOT_KINESIS:
         if params.get(key) is not None:
             raise InvalidMappingError(f"{key} is not valid for a Kinesis event source.")
@@ -126,11 +189,8 @@ def validate_mapping(params: Mapping[str, Any],
         out["Enabled"] = True
         position = params.get("StartingPosition")
         if position is None:
-            raise InvalidMappingError("StartingPosition is required for a Kinesis event "
-                                      "source: use LATEST, TRIM_HORIZON or AT_TIMESTAMP.")
-        if position not in STARTING_POSITIONS:
-            raise InvalidMappingError(f"StartingPosition {position!r} is not valid: use "
-                                      "LATEST, TRIM_HORIZON or AT_TIMESTAMP.")
+            raise InvalidMappingError(f"{NULL_STARTING_POSITION} A Kinesis event source "
+                                      "needs one: LATEST, TRIM_HORIZON or AT_TIMESTAMP.")
         stamp = params.get("StartingPositionTimestamp")
         if position == "AT_TIMESTAMP":
             if isinstance(stamp, bool) or not isinstance(stamp, int | float):
