@@ -569,6 +569,44 @@ def test_report_batch_item_failures_retries_from_the_lowest_failed_record():
     assert h.batches()[1]["state"]["seen"] == ["R1==", "R2==", "R3==", "R4==", "R5=="]
 
 
+def test_rule_21_a_partial_failure_with_bisect_retries_only_the_remaining_records():
+    # AWS: "the batch is bisected at the returned sequence number and Lambda retries only
+    # the remaining records": the rest is tried whole, not halved again.
+    tries: list[list[int]] = []
+
+    def function(event: dict[str, Any]) -> InvocationResult:
+        seqs = [int(r["kinesis"]["sequenceNumber"]) for r in event["Records"]]
+        tries.append(seqs)
+        body = json.loads(ok_state(event).payload)
+        if len(tries) == 1:
+            body["batchItemFailures"] = [{"itemIdentifier": "3"}]
+        return InvocationResult(json.dumps(body).encode())
+
+    h = Harness(window_settings(batch_size=8, report_item_failures=True, bisect=True),
+                function=function)
+    h.read([h.put(T0 + i, f"R{i}==") for i in range(1, 9)])
+    h.run()
+    assert tries[:2] == [[1, 2, 3, 4, 5, 6, 7, 8], [3, 4, 5, 6, 7, 8]]
+
+
+def test_rule_21_a_failed_first_record_with_bisect_retries_the_whole_batch():
+    tries: list[list[int]] = []
+
+    def function(event: dict[str, Any]) -> InvocationResult:
+        seqs = [int(r["kinesis"]["sequenceNumber"]) for r in event["Records"]]
+        tries.append(seqs)
+        body = json.loads(ok_state(event).payload)
+        if len(tries) == 1:
+            body["batchItemFailures"] = [{"itemIdentifier": "1"}]
+        return InvocationResult(json.dumps(body).encode())
+
+    h = Harness(window_settings(batch_size=4, report_item_failures=True, bisect=True),
+                function=function)
+    h.read([h.put(T0 + i, f"R{i}==") for i in range(1, 5)])
+    h.run()
+    assert tries[:2] == [[1, 2, 3, 4], [1, 2, 3, 4]]
+
+
 def test_report_batch_item_failures_unknown_identifier_fails_the_whole_batch():
     answer = InvocationResult(b'{"batchItemFailures": [{"itemIdentifier": "99"}]}')
     assert not interpret(answer, tumbling=False, report_item_failures=True,

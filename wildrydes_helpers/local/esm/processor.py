@@ -32,7 +32,8 @@ must say they are guesses:
   failing still gets its final invocation, with the last state that succeeded.
 - ``ReportBatchItemFailures`` with a tumbling window: the returned state is kept (it is the
   function's account of the records before the first failed one), the checkpoint moves to
-  just before that record, and the rest of the batch is handled as a failed batch.
+  just before that record, and the rest of the batch is handled as a failed batch (retried
+  whole, not halved, even with bisect on, as AWS documents: rule 21).
   An unknown, empty or missing ``itemIdentifier`` fails the whole batch, as AWS documents.
 - Bisecting: both halves keep the failed batch's retry count and invoke count; only failures
   of a batch that is not split use up a retry (rule 14).
@@ -385,12 +386,15 @@ class ShardProcessor:
             self._keep_state(outcome)
             self._settle(batch.records)
             return outcome
-        if outcome.ok and outcome.failed_from:
+        partial = outcome.ok and outcome.failed_from is not None
+        if partial and outcome.failed_from:
             done, batch = _split(batch, outcome.failed_from)
             self._batches[0] = batch
             self._keep_state(outcome)
             self._settle(done.records)
-        self._batch_failed(batch, result, now)
+        # A partial failure is already "bisected at the returned sequence number": AWS retries
+        # only the remaining records, not halves of them (rule 21).
+        self._batch_failed(batch, result, now, bisect=self.settings.bisect and not partial)
         return outcome
 
     def not_delivered(self, now: float) -> None:
@@ -433,9 +437,9 @@ class ShardProcessor:
         self._consecutive_failures = 0
         self.checkpoint = self.position
 
-    def _batch_failed(self, batch: _Batch, result: Any, now: float) -> None:
+    def _batch_failed(self, batch: _Batch, result: Any, now: float, bisect: bool) -> None:
         self._back_off(now)
-        if self.settings.bisect and len(batch.records) > 1:
+        if bisect and len(batch.records) > 1:
             first, second = _split(batch, len(batch.records) // 2)
             self._batches.popleft()
             self._batches.extendleft((second, first))
