@@ -175,7 +175,8 @@ class Reconciliation:
         """
         if not self.unicorns:
             return "verdict: nothing to reconcile: the ledger holds no records"
-        ignored = (f"; {records_phrase(self.ignored)} of other runs in the stream ignored"
+        other = "other record" if self.ignored == 1 else "other records"
+        ignored = (f"; {self.ignored} {other} in the stream ignored (not in this ledger)"
                    if self.ignored else "")
         if self.exact:
             total = sum(u.ledger_records for u in self.unicorns)

@@ -191,7 +191,7 @@ def test_other_runs_records_and_rows_are_ignored_and_counted():
     result = _check(table, stream=[*other, *stream])
     assert result.exact, repr(result)
     assert result.ignored == 3
-    assert result.summary().endswith("; 3 records of other runs in the stream ignored")
+    assert result.summary().endswith("; 3 other records in the stream ignored (not in this ledger)")
 
 
 def test_another_run_s_record_in_a_shared_window_counts_where_the_function_put_it():
