@@ -138,8 +138,10 @@ class UnicornCheck:
         shared = (f" ({self.shared} of them another run's, in or next to its windows)"
                   if self.shared else "")
         diff = len(self.differences)
-        windows = ("every window matches" if not diff
-                   else f"{diff} of {len(self.windows)} windows differ")
+        total = len(self.windows)
+        windows = ("every window matches" if not diff else
+                   f"{diff} of {total} window{'s' if total > 1 else ''} "
+                   f"differ{'s' if diff == 1 else ''}")
         return (f"{self.name}: {self.ledger_records} records sent, {self.stream_records} in "
                 f"the stream, {self.table_records} in the table{shared}; distance "
                 f"{self.ledger_distance:.3f} m sent; {windows} -> {self.verdict}")

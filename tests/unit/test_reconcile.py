@@ -87,7 +87,13 @@ def test_a_record_moved_to_the_next_window_is_named_as_a_move():
     assert a.problems() == [
         f"1 record (30.000 m) moved from window {iso(T0)} to {iso(T0 + W)}"]
     assert "verdict: NOT exact (2 windows differ)" in result.summary()
+    assert "; 2 of 3 windows differ -> NOT exact: 1 record (30.000 m) moved" in result.summary()
     assert result.unicorns[1].verdict == "exact"
+    assert result.windows_report().splitlines()[:2] == [
+        f"A {iso(T0)}: expected 4 records, 120.000 m; table 3 records, 90 m -> moved: 1 record "
+        f"(30.000 m) of this window counted in {iso(T0 + W)}",
+        f"A {iso(T0 + W)}: expected 4 records, 120.000 m; table 5 records, 150 m -> moved: "
+        f"1 record (30.000 m) of {iso(T0)} counted here"]
 
 
 def test_a_record_moved_back_to_the_previous_window_is_a_move_too():
