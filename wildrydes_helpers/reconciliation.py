@@ -242,8 +242,9 @@ class Reconciliation:
 def rows_of_run(ledger: Ledger, table: pd.DataFrame) -> pd.DataFrame:
     """The table rows that can hold records of the ledger's run (its unicorns and windows).
 
-    The windows here come from the producer's clock, a little after each arrival: a range that
-    is, if anything, wider than the run's. ``compare`` narrows it with the stream's times.
+    The windows here come from the producer's clock, a little after each arrival. ``reconcile``
+    needs no such filter: give it the whole table, and it takes the run's windows (and one
+    more on each side, to see a row written just outside them) from the stream's times.
 
     Example
     -------

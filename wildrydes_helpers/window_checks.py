@@ -1,9 +1,9 @@
 """One unicorn's windows, expected (from the stream) against the table: which differ, and how.
 
 Pure: plain data in, no AWS call. A window is **missing** (expected, no row), **extra** (a row,
-nothing expected), **moved** (a record's worth of count and distance left it for the
-neighbouring window: the pair is recognised and named once), or **different** (another count
-or a distance beyond the rounding). Used by reconciliation.py.
+nothing expected), **moved** (the count and distance of the records nearest the boundary left
+it for the neighbouring window: the pair is recognised and named once), or **different**
+(another count, or a distance beyond the rounding). Used by reconciliation.py.
 
 Example
 -------
