@@ -31,7 +31,7 @@ _HELPERS = {
     "Ledger": "ledger", "read_ledger": "ledger", "default_ledger_path": "ledger",
     "log_events": "monitor", "final_events": "monitor", "invocations": "monitor",
     "windows": "query",
-    "reconcile": "reconciliation",
+    "reconcile": "reconciliation", "read_stream": "stream_records",
     "plot_distance": "plots", "plot_timeline": "plots",
     "wait_for_windows": "waiting",
     "clean_up": "cleanup",

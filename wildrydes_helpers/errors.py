@@ -86,3 +86,11 @@ class ResourceMismatchError(WildRydesError):
 
 class LedgerError(WildRydesError):
     """The producer's ledger file is missing or unreadable."""
+
+
+class StreamGoneError(PrerequisiteError):
+    """The stream a check needs to read no longer exists (06_clean_up deleted it)."""
+
+
+class StreamReadError(WildRydesError):
+    """Reading the stream's records back failed part way (e.g. an expired iterator)."""

@@ -1,10 +1,11 @@
 """The producer's ledger: what Kinesis accepted, per unicorn, kept on disk as JSON.
 
-Kinesis sets each record's ApproximateArrivalTimestamp, but PutRecord does not return it.
-The ledger therefore keeps the client's clock right after Kinesis accepted the record; that
-is a little later than the true arrival, so a record put just before a window boundary may
-be counted in the next window here. Totals per unicorn are exact; counts per window are
-approximate (reconciliation.py compares them accordingly).
+Each accepted record is noted by its shard id and sequence number, the key the
+reconciliation looks it up by in the stream (reconciliation.py). Kinesis sets each record's
+ApproximateArrivalTimestamp, but PutRecord does not return it: the ledger's own windows use
+the client's clock right after Kinesis accepted the record, a little later than the true
+arrival, so they are only a progress guide. The reconciliation takes each record's window
+from the stream itself.
 
 Example
 -------
@@ -27,7 +28,7 @@ from typing import Any
 from .config import Config
 from .errors import LedgerError
 
-LEDGER_VERSION = 1
+LEDGER_VERSION = 2  # 2: each record's shard id and sequence number
 
 
 def window_start(t: float, window_seconds: int) -> str:
@@ -44,7 +45,11 @@ def window_start(t: float, window_seconds: int) -> str:
 
 @dataclass
 class UnicornLedger:
-    """One unicorn's accepted records: count, distance, sequence numbers and times."""
+    """One unicorn's accepted records: count, distance, sequence numbers and times.
+
+    ``sequences`` maps a shard id to the sequence numbers Kinesis gave this unicorn's records
+    there, in the order they were accepted (a ledger of version 1 has none).
+    """
 
     records: int = 0
     distance: float = 0.0
@@ -54,6 +59,7 @@ class UnicornLedger:
     last_arrival: float | None = None
     windows: dict[str, int] = field(default_factory=dict)
     window_distance: dict[str, float] = field(default_factory=dict)
+    sequences: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -96,6 +102,7 @@ class Ledger:
         key = window_start(arrival, self.window_seconds)
         u.windows[key] = u.windows.get(key, 0) + 1
         u.window_distance[key] = u.window_distance.get(key, 0.0) + distance
+        u.sequences.setdefault(shard_id, []).append(sequence)
         if shard_id not in self.shard_ids:
             self.shard_ids.append(shard_id)
             self.shard_ids.sort()
@@ -124,7 +131,8 @@ class Ledger:
             raise TypeError("a ledger is a JSON object")
         unicorns = {str(n): UnicornLedger(**u) for n, u in data["unicorns"].items()}
         for u in unicorns.values():
-            if not isinstance(u.records, int) or not isinstance(u.windows, dict):
+            if not isinstance(u.records, int) or not isinstance(u.windows, dict) \
+                    or not isinstance(u.sequences, dict):
                 raise ValueError("bad unicorn entry")
         return cls(
             stream=str(data["stream"]), window_seconds=int(data["window_seconds"]),

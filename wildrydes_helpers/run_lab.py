@@ -308,7 +308,7 @@ def run_lab(notebooks_dir: Path, out_dir: Path | None = None, *,
     Example
     -------
     >>> run_lab(Path("notebooks"), Path("/tmp/lab")).verdict    # doctest: +SKIP
-    'Reconciliation: exact ...'
+    '05_query: verdict: exact (18 records, each in the stream once and counted once, ...)'
     """
     from tqdm.auto import tqdm  # heavy (it may load ipywidgets): only a run pays for it
 

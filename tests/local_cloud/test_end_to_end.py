@@ -1,7 +1,8 @@
 """The whole lab on the local cloud: two unicorns on one shard for three 2 s windows.
 
 The producer runs in-process with a seed; when the table holds every record, the
-reconciliation must say "exact". Its summary is printed (run with -s to see it).
+reconciliation (ledger, stream and table, window by window) must say "exact". Its summary
+is printed (run with -s to see it).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def test_two_unicorns_three_windows_reconcile_exactly(lab, tmp_path):
                                progress=False, session=s)
     assert done.complete, done.message
     table = wr.windows(session=s)
-    result = wr.reconcile(ledger, table)
+    result = wr.reconcile(ledger, table, session=s)
     print("\n" + result.summary() + "\n" + result.windows_report())
     assert result.exact, repr(result)
     assert set(table["name"]) == {"Shadowfax", "Rocinante"}
