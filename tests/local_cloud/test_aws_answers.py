@@ -28,6 +28,7 @@ from tests.kit.esm_testkit import (
     unique,
     wait_for,
 )
+from wildrydes_helpers.config import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -35,7 +36,8 @@ pytestmark = pytest.mark.timeout(120)
 @pytest.fixture
 def raw_lambda(lab: Any) -> Any:
     """A Lambda client that does not check parameters itself, so the server must."""
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+    session = boto3.Session(aws_access_key_id=LOCAL_ACCESS_KEY_ID,
+                            aws_secret_access_key=LOCAL_SECRET_ACCESS_KEY,
                             region_name=lab.config.region)
     return session.client("lambda", endpoint_url=lab.endpoint,
                           config=botocore.config.Config(parameter_validation=False,
@@ -260,3 +262,35 @@ def test_a_mapping_delivers_and_checkpoints_aws_like_numbers(lab: Any, mappings:
             number = record["kinesis"]["sequenceNumber"]
             assert record["eventID"] == f"shardId-000000000000:{number}"
     assert lam.get_event_source_mapping(UUID=created["UUID"])["LastProcessingResult"] == "OK"
+
+
+def test_the_function_and_a_reader_see_the_same_arrival_millisecond(lab: Any, mappings: Any,
+                                                                     tmp_path) -> None:
+    """AWS's arrival times have millisecond precision, so a record's window is one instant.
+
+    The mapping puts a record in a window by the arrival time the function sees; the lab's
+    reconciliation by the one GetRecords returns. With any sub-millisecond part, a record put
+    in the last half millisecond of a window would fall on different sides of the boundary.
+    """
+    events = tmp_path / "events.jsonl"
+    function = unique("aws-fn")
+    make_function(lab, function, {"EVENTS_FILE": str(events)})
+    stream = unique("aws-ms")
+    arn = make_stream(lab, stream)
+    sent = [put(lab, stream, f"r{i}")["SequenceNumber"] for i in range(30)]
+    mappings(FunctionName=function, EventSourceArn=arn, StartingPosition="TRIM_HORIZON")
+    kinesis = lab.client("kinesis")
+    shard = kinesis.list_shards(StreamName=stream)["Shards"][0]["ShardId"]
+    iterator = kinesis.get_shard_iterator(StreamName=stream, ShardId=shard,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    read = {r["SequenceNumber"]: r["ApproximateArrivalTimestamp"]
+            for r in kinesis.get_records(ShardIterator=iterator)["Records"]}
+    assert sorted(read) == sorted(sent)
+    assert all(stamp.microsecond % 1000 == 0 for stamp in read.values())
+    seen = wait_for(lambda: {r["kinesis"]["sequenceNumber"]:
+                             r["kinesis"]["approximateArrivalTimestamp"]
+                             for e in read_events(events) for r in e["Records"]}
+                    if len(read_events(events)) and sum(
+                        len(e["Records"]) for e in read_events(events)) >= 30 else None, 10)
+    for number, stamp in read.items():
+        assert round(seen[number] * 1000) == round(stamp.timestamp() * 1000), number

@@ -433,13 +433,21 @@ def _aws_sequence_numbers() -> None:
     AT/AFTER_SEQUENCE_NUMBER, LATEST and AT_TIMESTAMP iterators work unchanged on them.
     """
     # moto is heavy to import: loaded by the local cloud's own process only.
+    from moto.core.utils import unix_time
     from moto.kinesis.models import Record, Shard
 
     def put_record(self: Any, partition_key: str, data: str, explicit_hash_key: str) -> str:
         # The caller holds MOTO_LOCK (moto's own note: not safe for concurrency).
         last = next(reversed(self.records), None)  # O(1); moto lists every key
         number = first_sequence_number(self._shard_id) if last is None else last + 1
-        self.records[number] = Record(partition_key, data, number, explicit_hash_key)
+        record = Record(partition_key, data, number, explicit_hash_key)
+        # Arrival times have millisecond precision, as AWS's: GetRecords (whose serializer
+        # cuts to the ms) and the mapping's events (rule 2) then name the same instant, so a
+        # record never falls in one window for the function and another for a reader.
+        arrived = record.created_at_datetime
+        record.created_at_datetime = arrived.replace(microsecond=arrived.microsecond // 1000 * 1000)
+        record.created_at = unix_time(record.created_at_datetime)
+        self.records[number] = record
         return str(number)
 
     def get_min_sequence_number(self: Any) -> int:
