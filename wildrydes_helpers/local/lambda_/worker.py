@@ -336,24 +336,10 @@ def main(argv: list[str]) -> int:
         began = time.perf_counter()
         ok, payload_bytes = _invoke(handler, header, body, capture, current)
         elapsed = (time.perf_counter() - began) * 1000
-        channel.send({"t": "result", "id": header["id"], "ok": ok, "ms": elapsed,
-                      "mem_mb": _max_memory_mb()}, payload_bytes)
-
-
-_peak_mb = {"value": 0}
-
-
-def _max_memory_mb() -> int:
-    # A running maximum of the resident memory, sampled after each invocation. psutil comes
-    # through the package's process helpers, loaded on first use so a cold start stays an
-    # interpreter start plus the function's own imports; without them it reads 0.
-    try:
-        from wildrydes_helpers.processes import rss_mb
-
-        _peak_mb["value"] = max(_peak_mb["value"], int(rss_mb(os.getpid())))
-    except Exception:  # noqa: BLE001 - a memory reading must never break the worker
-        pass
-    return _peak_mb["value"]
+        # The local cloud reads this process's memory itself: the worker stays standard
+        # library only, so a cold start costs an interpreter start and the function's imports.
+        channel.send({"t": "result", "id": header["id"], "ok": ok, "ms": elapsed},
+                     payload_bytes)
 
 
 if __name__ == "__main__":
