@@ -14,8 +14,6 @@ import math
 import time
 from typing import Any
 
-import boto3
-import botocore.config
 import pytest
 from botocore.exceptions import ClientError
 
@@ -31,7 +29,6 @@ from tests.kit.esm_testkit import (
     wait_for,
     wait_until_second_fraction,
 )
-from wildrydes_helpers.config import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -306,17 +303,6 @@ def test_rule_14_bisect_isolates_the_poison_record_and_sns_gets_the_failure(lab,
 
 
 # --------------------------------------------------------------------------- configuration
-
-
-@pytest.fixture
-def raw_lambda(lab):
-    """A Lambda client that does not check parameters itself, so the server must."""
-    session = boto3.Session(aws_access_key_id=LOCAL_ACCESS_KEY_ID,
-                            aws_secret_access_key=LOCAL_SECRET_ACCESS_KEY,
-                            region_name=lab.config.region)
-    return session.client("lambda", endpoint_url=lab.endpoint,
-                          config=botocore.config.Config(parameter_validation=False,
-                                                        retries={"max_attempts": 1}))
 
 
 @pytest.mark.parametrize("field_name,bad", [

@@ -569,41 +569,33 @@ def test_report_batch_item_failures_retries_from_the_lowest_failed_record():
     assert h.batches()[1]["state"]["seen"] == ["R1==", "R2==", "R3==", "R4==", "R5=="]
 
 
-def test_rule_21_a_partial_failure_with_bisect_retries_only_the_remaining_records():
-    # AWS: "the batch is bisected at the returned sequence number and Lambda retries only
-    # the remaining records": the rest is tried whole, not halved again.
+def _tries_with_failures_reported(failed: str, batch: int) -> list[list[int]]:
+    """Sequence numbers of each try; the first try reports ``failed`` as its failed record."""
     tries: list[list[int]] = []
 
     def function(event: dict[str, Any]) -> InvocationResult:
-        seqs = [int(r["kinesis"]["sequenceNumber"]) for r in event["Records"]]
-        tries.append(seqs)
+        tries.append([int(r["kinesis"]["sequenceNumber"]) for r in event["Records"]])
         body = json.loads(ok_state(event).payload)
         if len(tries) == 1:
-            body["batchItemFailures"] = [{"itemIdentifier": "3"}]
+            body["batchItemFailures"] = [{"itemIdentifier": failed}]
         return InvocationResult(json.dumps(body).encode())
 
-    h = Harness(window_settings(batch_size=8, report_item_failures=True, bisect=True),
+    h = Harness(window_settings(batch_size=batch, report_item_failures=True, bisect=True),
                 function=function)
-    h.read([h.put(T0 + i, f"R{i}==") for i in range(1, 9)])
+    h.read([h.put(T0 + i, f"R{i}==") for i in range(1, batch + 1)])
     h.run()
+    return tries
+
+
+def test_rule_21_a_partial_failure_with_bisect_retries_only_the_remaining_records():
+    # AWS: "the batch is bisected at the returned sequence number and Lambda retries only
+    # the remaining records": the rest is tried whole, not halved again.
+    tries = _tries_with_failures_reported("3", batch=8)
     assert tries[:2] == [[1, 2, 3, 4, 5, 6, 7, 8], [3, 4, 5, 6, 7, 8]]
 
 
 def test_rule_21_a_failed_first_record_with_bisect_retries_the_whole_batch():
-    tries: list[list[int]] = []
-
-    def function(event: dict[str, Any]) -> InvocationResult:
-        seqs = [int(r["kinesis"]["sequenceNumber"]) for r in event["Records"]]
-        tries.append(seqs)
-        body = json.loads(ok_state(event).payload)
-        if len(tries) == 1:
-            body["batchItemFailures"] = [{"itemIdentifier": "1"}]
-        return InvocationResult(json.dumps(body).encode())
-
-    h = Harness(window_settings(batch_size=4, report_item_failures=True, bisect=True),
-                function=function)
-    h.read([h.put(T0 + i, f"R{i}==") for i in range(1, 5)])
-    h.run()
+    tries = _tries_with_failures_reported("1", batch=4)
     assert tries[:2] == [[1, 2, 3, 4], [1, 2, 3, 4]]
 
 
