@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..ports import LOOPBACK
+from .credentials import HomeCredentials
 from .faults import FaultSettings
 from .moto_backends import MotoBackends
 
@@ -97,6 +98,8 @@ class LocalCloud:
     faults: FaultSettings = field(default_factory=FaultSettings)
     runtime: FunctionRunner | None = None  # set by process.serve
     esm: MappingRegistry | None = None  # set by process.serve
+    # The home's key pair: requests must be signed with it; functions receive it.
+    credentials: HomeCredentials | None = None  # set by process.serve
 
     @property
     def endpoint(self) -> str:

@@ -36,6 +36,7 @@ from ..ports import LOOPBACK, free_port, port_is_open
 from ..processes import is_alive, new_session_options, stop_tree
 from ..statefile import read_state, write_state
 from .context import LocalCloud
+from .credentials import ensure_credentials
 from .esm.service import EventSourceMappingService
 from .lambda_.runtime import FunctionRuntime
 from .moto_backends import apply_patches
@@ -227,7 +228,7 @@ def serve(cfg: Config, port: int | None = None) -> None:
         os.environ[var] = value
     os.environ.pop("AWS_PROFILE", None)
     port = cfg.local_port if port is None else port
-    cloud = LocalCloud(port=port)
+    cloud = LocalCloud(port=port, credentials=ensure_credentials(cfg.home))
     app = LocalCloudApp(cloud)
     try:
         server = make_server(HOST, port, app, threaded=True)
