@@ -112,7 +112,7 @@ def open_private_append(path: Path) -> BinaryIO:
     >>> import tempfile
     >>> log = Path(tempfile.mkdtemp()) / "x.log"
     >>> with open_private_append(log) as handle:
-    ...     _ = handle.write(b"started\n")
+    ...     _ = handle.write(b"started")
     >>> oct(log.stat().st_mode & 0o777) if os.name == "posix" else "0o600"
     '0o600'
     """

@@ -47,11 +47,11 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
-from .. import processes
 from ..config import Config
 from ..errors import LocalCloudError
 from ..platforms import platform_support
 from ..ports import LOOPBACK, free_port, port_is_open
+from ..processes import POSIX, environment, is_ours, new_session_options, stop_tree
 from ..statefile import (
     int_field,
     open_private_append,
@@ -227,7 +227,7 @@ def _read_state(cfg: Config) -> dict[str, Any] | None:
 
 def _is_server(pid: int) -> bool:
     """True when ``pid`` runs as this user with the local cloud's command line."""
-    return processes.is_ours(pid, *SERVER_MARKERS)
+    return is_ours(pid, *SERVER_MARKERS)
 
 
 def status(cfg: Config) -> dict[str, Any] | None:
@@ -337,7 +337,7 @@ def start(cfg: Config, port: int | None = None) -> str:
             [sys.executable, "-m", "wildrydes_helpers", "local", "serve", "--port", str(port)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             env=server_environment(os.environ, cfg), close_fds=True,
-            **processes.new_session_options(),
+            **new_session_options(),
         )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -362,7 +362,7 @@ def _serves_this_home(pid: int, cfg: Config) -> bool:
     """True when ``pid`` is a local cloud of this user started for this home."""
     if not _is_server(pid):
         return False
-    home = processes.environment(pid).get("WILDRYDES_HOME")
+    home = environment(pid).get("WILDRYDES_HOME")
     return home is not None and Path(home).expanduser().resolve() == cfg.home.resolve()
 
 
@@ -387,7 +387,7 @@ def stop(cfg: Config) -> bool:
             state_path(cfg).unlink()  # stale, damaged or not the lab's: gone
         return False
     # Asked first, killed after STOP_TIMEOUT_S, with its function workers.
-    processes.stop_tree(int(running["pid"]), timeout=STOP_TIMEOUT_S)
+    stop_tree(int(running["pid"]), timeout=STOP_TIMEOUT_S)
     with contextlib.suppress(OSError):
         state_path(cfg).unlink()
     return True
@@ -410,7 +410,7 @@ def _clean_environment(cfg: Config, port: int) -> None:
     if not foreign_names(os.environ):
         return
     clean = server_environment(os.environ, cfg)
-    if processes.POSIX and os.environ.get(CLEAN_ENV_MARK) != "1":
+    if POSIX and os.environ.get(CLEAN_ENV_MARK) != "1":
         sys.stdout.flush()
         args = [sys.executable, "-m", "wildrydes_helpers", "local", "serve", "--port", str(port)]
         os.execve(sys.executable, args, clean)
