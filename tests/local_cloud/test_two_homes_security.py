@@ -39,7 +39,11 @@ import pytest
 from wildrydes_helpers.config import Config, load_config
 from wildrydes_helpers.errors import LocalCloudError
 from wildrydes_helpers.local import process as local_cloud
-from wildrydes_helpers.local.credentials import HomeCredentials, read_credentials
+from wildrydes_helpers.local.credentials import (
+    HomeCredentials,
+    ensure_credentials,
+    read_credentials,
+)
 from wildrydes_helpers.local.ownership import CHALLENGE_HEADER, PID_HEADER, PROOF_HEADER
 from wildrydes_helpers.ports import free_port as free_port_now
 from wildrydes_helpers.processes import POSIX, is_alive, stop_tree
@@ -80,7 +84,7 @@ def test_a_state_file_naming_another_homes_cloud_does_not_hand_it_over(
     ada, cy = _home(tmp_path, "ada", free_port), _home(tmp_path, "cy", free_port)
     started += [ada, cy]
     local_cloud.start(ada)
-    cy.home.mkdir(parents=True)
+    ensure_credentials(cy.home)  # cy has keys of its own: only the proof tells them apart
     shutil.copy(local_cloud.state_path(ada), local_cloud.state_path(cy))  # pid, port, boot id
     assert local_cloud.status(cy) is None
     cy_endpoint = local_cloud.start(cy)  # its own cloud, on a free port
