@@ -148,3 +148,15 @@ def test_a_hung_local_cloud_is_still_stopped_by_its_recorded_pid(home: Config) -
         if is_alive(pid):
             os.kill(pid, signal.SIGCONT)
             stop_tree(pid)
+
+
+def test_the_homes_own_cloud_is_found_again_when_its_state_file_is_lost(home: Config) -> None:
+    endpoint = local_cloud.start(home)
+    before = local_cloud.status(home)
+    local_cloud.state_path(home).unlink()
+    assert local_cloud.status(home) is None
+    # It proves it is this home's (the home's secret), so it is recorded again, not doubled.
+    assert local_cloud.start(home) == endpoint
+    after = local_cloud.status(home)
+    assert after is not None
+    assert (after["pid"], after["boot_id"]) == (before["pid"], before["boot_id"])

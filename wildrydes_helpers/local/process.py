@@ -295,7 +295,9 @@ def _choose_port(cfg: Config, port: int, fixed: bool,
         raise LocalCloudError(
             f"Port {port} on 127.0.0.1 is already used by another program, so the local "
             f"cloud cannot start there. Pick a free port: `export WILDRYDES_LOCAL_PORT="
-            f"{port + 1}` (or `wildrydes local start --port {port + 1}`), then try again."
+            f"{port + 1}` (or `wildrydes local start --port {port + 1}`), then try again. If "
+            "it is this home's own local cloud that stopped answering, `wildrydes local "
+            "stop` stops it."
         )
     # The default port is taken (another user's local cloud on a shared JupyterHub, say): this
     # home takes a free port and records it; its state file tells every kernel of the home.
