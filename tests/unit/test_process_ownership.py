@@ -131,3 +131,27 @@ def test_a_wrong_typed_producer_state_reads_as_stale(tmp_path: Path, state: obje
     assert not status.running and status.pid is None
     assert background.stop_producer(config=cfg).status == "up to date"
     assert background.stop_all_producers(cfg) == 0
+
+
+def test_the_servers_own_boto3_uses_the_homes_key_pair_and_no_file_or_profile(
+        tmp_path: Path) -> None:
+    import os
+
+    import boto3
+
+    saved = dict(os.environ)
+    try:
+        os.environ.update({"AWS_PROFILE": "student", "AWS_SESSION_TOKEN": "student-token",
+                           "AWS_ACCESS_KEY_ID": "AKIASTUDENT", "AWS_SECRET_ACCESS_KEY": "real"})
+        process._sdk_environment(Config(home=tmp_path, region="eu-west-1"), MINE)
+        credentials = boto3.Session().get_credentials()
+        assert credentials is not None
+        frozen = credentials.get_frozen_credentials()
+        assert (frozen.access_key, frozen.secret_key, frozen.token) == \
+            (MINE.access_key_id, MINE.secret_access_key, None)
+        assert "AWS_PROFILE" not in os.environ
+        assert os.environ["AWS_SHARED_CREDENTIALS_FILE"] == os.devnull
+        assert os.environ["AWS_REGION"] == "eu-west-1"
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
