@@ -160,3 +160,14 @@ def test_the_homes_own_cloud_is_found_again_when_its_state_file_is_lost(home: Co
     after = local_cloud.status(home)
     assert after is not None
     assert (after["pid"], after["boot_id"]) == (before["pid"], before["boot_id"])
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_whatever_the_local_cloud_creates_is_private(home: Config) -> None:
+    local_cloud.start(home)
+    pid = local_cloud.status(home)["pid"]
+    fields = dict(line.split(":", 1) for line in
+                  Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    if "Umask" not in fields:
+        pytest.skip("this kernel does not show a process's umask")
+    assert fields["Umask"].strip() == "0077"

@@ -443,6 +443,10 @@ def serve(cfg: Config, port: int | None = None) -> None:
     """
     port = cfg.local_port if port is None else port
     _clean_environment(cfg, port)
+    if POSIX:
+        # Whatever the local cloud or its functions create (the functions' unzipped code under
+        # the home, say) is the home owner's alone.
+        os.umask(0o077)
     private_dir(cfg.home)
     credentials = ensure_credentials(cfg.home)
     cloud = LocalCloud(port=port, credentials=credentials)
