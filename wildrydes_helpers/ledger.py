@@ -18,7 +18,6 @@ Example
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from typing import Any
 
 from .config import Config
 from .errors import LedgerError
+from .statefile import write_private
 
 LEDGER_VERSION = 2  # 2: each record's shard id and sequence number
 
@@ -169,7 +169,13 @@ def default_ledger_path(cfg: Config) -> Path:
 
 
 def write_ledger(ledger: Ledger, path: str | Path) -> Path:
-    """Write the ledger atomically (a reader never sees half a file).
+    """Write the ledger atomically and durably, as a ``0600`` file (``statefile.write_private``).
+
+    A reader never sees half a file. Each write is fsynced before it replaces the last one,
+    and the producer writes at least once a second, so a producer killed with ``kill -9`` (or
+    a machine that loses power) loses at most the records of its last second; the file is
+    never left half written. A symlink planted where the temporary file or the ledger goes is
+    never followed.
 
     Example
     -------
@@ -177,10 +183,8 @@ def write_ledger(ledger: Ledger, path: str | Path) -> Path:
     'ledger-doc.json'
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(ledger.to_dict(), indent=1, sort_keys=True))
-    tmp.replace(path)
+    write_private(path, json.dumps(ledger.to_dict(), indent=1, sort_keys=True),
+                  private_parent=False)
     ledger.path = str(path)
     return path
 

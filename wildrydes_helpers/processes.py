@@ -86,6 +86,23 @@ def command_line(pid: int) -> str:
         return ""
 
 
+def environment(pid: int) -> dict[str, str]:
+    """The environment ``pid`` was started with, or ``{}`` when it cannot be read.
+
+    Example
+    -------
+    >>> "PATH" in environment(os.getpid()) or not POSIX
+    True
+    """
+    proc = _process(pid)
+    if proc is None:
+        return {}
+    try:
+        return dict(proc.environ())
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
+        return {}
+
+
 def is_ours(pid: int, *markers: str) -> bool:
     """True when ``pid`` is alive, runs as this user, and its command line has every marker.
 

@@ -30,7 +30,14 @@ from ..lab_step import check_not_restarted, translate
 from ..ledger import default_ledger_path, read_ledger
 from ..notebook_names import NB_MONITOR
 from ..session import LabSession, get_session
-from ..statefile import read_state, write_state
+from ..statefile import (
+    int_field,
+    open_private_append,
+    private_dir,
+    read_state,
+    str_field,
+    write_state,
+)
 from ..step_result import StepResult
 from .run import check_stream, default_duration, validate_args
 from .simulate import DEFAULT_NAME
@@ -54,7 +61,25 @@ def state_path(cfg: Config) -> Path:
 
 
 def _read_state(cfg: Config) -> dict[str, Any] | None:
-    return read_state(state_path(cfg))
+    """The producer's state if every field has the right type; else None (stale, no crash).
+
+    Example
+    -------
+    >>> import tempfile
+    >>> cfg = Config(home=Path(tempfile.mkdtemp()))
+    >>> write_state(state_path(cfg), {"pid": "abc", "args": [], "ledger": "x"})
+    >>> _read_state(cfg) is None
+    True
+    """
+    state = read_state(state_path(cfg))
+    if state is None or int_field(state, "pid") is None:
+        return None
+    args, ledger = state.get("args", []), state.get("ledger")
+    if not (isinstance(args, list) and all(isinstance(a, str) for a in args)):
+        return None
+    if ledger is not None and str_field(state, "ledger") is None:
+        return None
+    return state
 
 
 def _is_ours(pid: int) -> bool:
@@ -118,8 +143,8 @@ def producer_status(session: LabSession | None = None,
     state = _read_state(cfg)
     if state is None:
         return ProducerStatus(running=False)
-    pid = int(state.get("pid", 0))
-    status = ProducerStatus(running=pid > 0 and _is_ours(pid), pid=pid,
+    pid = int(state["pid"])
+    status = ProducerStatus(running=_is_ours(pid), pid=pid,
                             args=list(state.get("args", [])), ledger_path=state.get("ledger"))
     with contextlib.suppress(WildRydesError):
         if status.ledger_path and Path(status.ledger_path).exists():
@@ -183,10 +208,10 @@ def start_producer(names: Sequence[str] | str = (DEFAULT_NAME,), rate: float = 1
     ledger = default_ledger_path(cfg)
     with contextlib.suppress(FileNotFoundError):
         ledger.unlink()  # a stale ledger would look like progress of the new run
-    cfg.home.mkdir(parents=True, exist_ok=True)
+    private_dir(cfg.home)
     args = _args(names, rate, count, duration, seed, stream, ledger)
     log_path = cfg.home / "producer.log"
-    with open(log_path, "ab") as log:
+    with open_private_append(log_path) as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "wildrydes_helpers", "produce", *args],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -234,7 +259,7 @@ def stop_producer(session: LabSession | None = None,
     """
     cfg = config or (session.config if session is not None else load_config())
     state = _read_state(cfg)
-    pid = int(state.get("pid", 0)) if state else 0
+    pid = int(state["pid"]) if state else 0
     stopped = pid > 0 and _stop_pid(pid)
     final = producer_status(config=cfg)
     if not stopped:
@@ -257,7 +282,7 @@ def stop_all_producers(cfg: Config | None = None) -> int:
     stopped = 0
     pids = set(_children)
     state = _read_state(cfg)
-    if state and int(state.get("pid", 0)) > 0:
+    if state:
         pids.add(int(state["pid"]))
     for pid in sorted(pids):
         stopped += _stop_pid(pid)
