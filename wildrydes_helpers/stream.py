@@ -9,6 +9,7 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from .errors import IN_USE_CODE, PrerequisiteError, WildRydesError, error_code
@@ -17,10 +18,13 @@ from .notebook_names import NB_STREAM
 from .owned import refuse_unless_ours, stream_tags
 from .session import LabSession
 from .step_result import StepResult, mask_arn
-from .tags import lab_tags, missing_tags
+from .tags import LAB_TAG, lab_tags, missing_tags
 from .waiting import poll_until
 
 STREAM_TIMEOUT_S = 120.0
+# Where CreateStream drops its tags (moto), a stream another kernel of the same student has
+# just made is untagged for a moment, until that kernel adds them: wait that long for them.
+STREAM_TAGS_SETTLE_S = 5.0
 
 
 def _summary(lab: LabSession, name: str) -> dict[str, Any] | None:
@@ -50,6 +54,20 @@ def _tag_stream(lab: LabSession, name: str) -> None:
     missing = missing_tags(stream_tags(lab, name), lab.config)
     if missing:
         lab.client("kinesis").add_tags_to_stream(StreamName=name, Tags=missing)
+
+
+def _settled_tags(lab: LabSession, name: str) -> dict[str, str]:
+    """The stream's tags, waiting briefly while it has no lab tag yet (see above)."""
+    found: dict[str, str] = {}
+
+    def tagged() -> bool:
+        found.clear()
+        found.update(stream_tags(lab, name))
+        return LAB_TAG in found
+
+    with contextlib.suppress(WildRydesError):  # really untagged: the caller says whose
+        poll_until(tagged, STREAM_TAGS_SETTLE_S, what=f"the tags of stream {name}")
+    return dict(found)
 
 
 def list_stream_names(lab: LabSession) -> list[str]:
@@ -100,7 +118,7 @@ def create_stream(shard_count: int = 1, *, session: LabSession | None = None) ->
         if existing["StreamStatus"] == "DELETING":
             raise WildRydesError(
                 f"Stream {name} is being deleted. Wait a minute, then run this step again.")
-        refuse_unless_ours("Kinesis stream", name, stream_tags(session, name), session.config)
+        refuse_unless_ours("Kinesis stream", name, _settled_tags(session, name), session.config)
         summary = _wait_active(session, name)
         shards = summary.get("OpenShardCount", shard_count)
         return StepResult(NB_STREAM, "already exists",
@@ -112,7 +130,8 @@ def create_stream(shard_count: int = 1, *, session: LabSession | None = None) ->
     except Exception as exc:
         if error_code(exc) != IN_USE_CODE:  # created meanwhile by another kernel?
             raise
-        refuse_unless_ours("Kinesis stream", name, stream_tags(session, name), session.config)
+        _wait_active(session, name)
+        refuse_unless_ours("Kinesis stream", name, _settled_tags(session, name), session.config)
     summary = _wait_active(session, name)
     _tag_stream(session, name)
     return StepResult(NB_STREAM, "created",

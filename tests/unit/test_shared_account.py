@@ -233,7 +233,10 @@ def test_clean_up_leaves_other_peoples_same_named_resources_alone_and_names_them
         (kind, True) for kind, _ in lab_resources(neighbour.config)}
 
 
-def test_steps_refuse_to_update_what_is_not_theirs(account):
+def test_steps_refuse_to_update_what_is_not_theirs(account, monkeypatch):
+    from wildrydes_helpers import stream
+
+    monkeypatch.setattr(stream, "STREAM_TAGS_SETTLE_S", 0.0)  # no kernel is about to tag it
     lab = account("refuse1")
     build_lab(lab)
     swap_for_strangers(lab)
@@ -347,3 +350,26 @@ def test_prefixless_lab_is_tagged_with_a_dash(account):
     other = account("dash1")
     assert wr.clean_up(session=other).status == "nothing to delete"
     assert wr.clean_up(session=lab).details["deleted"].startswith("stream wildrydes")
+
+
+def test_a_stream_another_kernel_is_still_tagging_is_waited_for(account, monkeypatch):
+    # Where CreateStream drops its tags, the kernel that made the stream tags it a moment
+    # later; another kernel of the same student must not take it for a stranger's.
+    from wildrydes_helpers import stream
+
+    lab = account("settle1")
+    name = lab.config.stream_name
+    lab.client("kinesis").create_stream(StreamName=name, ShardCount=1)
+    reads: list[str] = []
+    real = stream.stream_tags
+
+    def tagged_on_the_second_read(session: LabSession, stream_name: str) -> dict[str, str]:
+        reads.append(stream_name)
+        if len(reads) == 2:
+            session.client("kinesis").add_tags_to_stream(StreamName=stream_name,
+                                                         Tags=lab_tags(session.config))
+        return real(session, stream_name)
+
+    monkeypatch.setattr(stream, "stream_tags", tagged_on_the_second_read)
+    assert wr.create_stream(session=lab).status == "already exists"
+    assert len(reads) >= 2
