@@ -22,3 +22,26 @@ def test_the_local_cloud_keeps_the_labs_tags_and_cleans_up_by_them(lab):
     for kind, name in lab_resources(s.config):
         assert f"{kind} {name}" in done.details["deleted"]
     assert list(leftovers(session=s)) == []
+
+
+def test_04s_wait_for_the_logs_sees_every_record_of_the_run(lab, tmp_path):
+    from wildrydes_helpers.waiting import wait_for_logs
+
+    s = prefixed(lab, "logs-local")
+    w = s.config.window_seconds
+    for step in (wr.create_stream, wr.create_table, wr.create_role, wr.create_function):
+        step(session=s)
+    wr.run_producer(["Shadowfax", "Rocinante"], rate=4.0, count=int(2 * w * 4), seed=3,
+                    session=s, ledger_path=tmp_path / "ledger.json")
+    ledger = wr.read_ledger(tmp_path / "ledger.json")
+    assert wr.wait_for_windows(ledger=ledger, timeout=4 * w + 20, poll_s=0.5,
+                               progress=False, session=s).complete
+    seen = wait_for_logs(ledger=ledger, timeout=4 * w + 20, poll_s=0.5, progress=False,
+                         session=s)
+    assert seen.complete, seen.message
+    assert seen.in_finals == seen.in_batches == {n: u.records for n, u in
+                                                 ledger.unicorns.items()}
+    # 04's own check then holds: the Final: lines count every record sent.
+    finals = wr.final_events(since=ledger.started_at, session=s)
+    assert finals.groupby("name")["records"].sum().to_dict() == seen.expected
+    wr.clean_up(session=s)
