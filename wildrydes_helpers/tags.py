@@ -108,12 +108,12 @@ def ownership(tags: Mapping[str, str], cfg: Config) -> Ownership:
     Example
     -------
     >>> ownership({}, Config()).reason
-    'it has no wildrydes:lab tag (the lab did not make it)'
+    'it has no wildrydes:lab tag, so the lab did not make it'
     >>> ownership(lab_tags(Config(prefix="a")), Config(prefix="a")).ours
     True
     """
     if tags.get(LAB_TAG) != LAB_VALUE:
-        return Ownership(False, f"it has no {LAB_TAG} tag (the lab did not make it)")
+        return Ownership(False, f"it has no {LAB_TAG} tag, so the lab did not make it")
     have = tags.get(PREFIX_TAG)
     if have != prefix_value(cfg.prefix):
         shown = "no prefix" if have is None else repr(prefix_of_value(have) or "")
