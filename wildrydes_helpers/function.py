@@ -24,15 +24,17 @@ from .config import (
     TRIGGER_STARTING_POSITION,
     Config,
 )
-from .errors import PrerequisiteError, WildRydesError, error_code
+from .errors import PrerequisiteError, WildRydesError, error_code, is_not_found
 from .function_zip import build_zip, code_sha256
 from .iam import role_arn
 from .lab_step import lab_step
 from .notebook_names import NB_FUNCTION, NB_ROLE, NB_STREAM, NB_TABLE
+from .owned import function_tags, log_group_tags, queue_tags, refuse_unless_ours
 from .session import LabSession
 from .step_result import StepResult
 from .stream import stream_arn
 from .table import table_arn
+from .tags import lab_tags
 from .waiting import poll_until
 
 RUNTIME = "python3.12"
@@ -165,17 +167,55 @@ def _with_role_retry(call: Any, **params: Any) -> Any:
             delay = min(delay * 1.5, 8.0)
 
 
-def _ensure_queue(lab: LabSession) -> str:
+def _queue_url(lab: LabSession, name: str) -> str | None:
     sqs = lab.client("sqs")
-    url = sqs.create_queue(QueueName=lab.config.failure_queue_name)["QueueUrl"]
+    try:
+        return str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
+    except Exception as exc:
+        if is_not_found(exc):
+            return None
+        raise
+
+
+def _ensure_queue(lab: LabSession) -> str:
+    """The failure queue's ARN: made with the lab's tags, or an existing one of ours."""
+    sqs = lab.client("sqs")
+    name = lab.config.failure_queue_name
+    url = _queue_url(lab, name)
+    if url is None:
+        url = sqs.create_queue(QueueName=name, tags=lab_tags(lab.config))["QueueUrl"]
+    else:
+        refuse_unless_ours("SQS queue", name, queue_tags(lab, url), lab.config)
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
     return str(attrs["Attributes"]["QueueArn"])
 
 
+def _ensure_log_group(lab: LabSession) -> str:
+    """Make the function's log group with the lab's tags before the function first runs.
+
+    Lambda would make it on the first invocation, untagged, and clean-up could then not
+    tell it from another student's. An existing group must carry this student's tags.
+    """
+    logs = lab.client("logs")
+    name = lab.config.log_group_name
+    try:
+        tags = log_group_tags(lab, name)
+    except Exception as exc:
+        if not is_not_found(exc):
+            raise
+        try:
+            logs.create_log_group(logGroupName=name, tags=lab_tags(lab.config))
+            return "created"
+        except logs.exceptions.ResourceAlreadyExistsException:  # the function ran meanwhile
+            tags = log_group_tags(lab, name)
+    refuse_unless_ours("log group", name, tags, lab.config)
+    return "already exists"
+
+
 def _find_mapping(lab: LabSession, function: str, source: str) -> dict[str, Any] | None:
-    lam = lab.client("lambda")
-    found = lam.list_event_source_mappings(FunctionName=function, EventSourceArn=source)
-    mappings = found.get("EventSourceMappings", [])
+    pages = lab.client("lambda").get_paginator("list_event_source_mappings").paginate(
+        FunctionName=function, EventSourceArn=source)
+    mappings = [m for page in pages for m in page.get("EventSourceMappings", [])]
     return mappings[0] if mappings else None
 
 
@@ -200,9 +240,11 @@ def _ensure_function(lab: LabSession, role: str) -> tuple[str, str]:
         _with_role_retry(lam.create_function, FunctionName=cfg.function_name,
                          Code={"ZipFile": code}, Publish=False,
                          Description="Sums each unicorn's distance per tumbling window.",
-                         **desired)
+                         Tags=lab_tags(cfg), **desired)
         conf = _wait_function(lab, cfg.function_name)
         return "created", str(conf["FunctionArn"])
+    refuse_unless_ours("Lambda function", cfg.function_name,
+                       function_tags(lab, str(current["FunctionArn"])), cfg)
     _wait_function(lab, cfg.function_name)
     changes = []
     if current.get("CodeSha256") != sha:
@@ -252,7 +294,9 @@ def _ensure_trigger(lab: LabSession, stream: str, queue_arn: str) -> tuple[str, 
 def create_function(*, session: LabSession | None = None) -> StepResult:
     """Create or update the function, its failure queue and its Kinesis trigger.
 
-    Needs the stream (00), the table (step 1) and the role (step 2).
+    Needs the stream (00), the table (step 1) and the role (step 2). A function, queue or
+    log group of the lab's name without the lab's tags for this prefix (another student's,
+    or one made by hand) raises ResourceMismatchError and is left as it is.
 
     Example
     -------
@@ -262,6 +306,7 @@ def create_function(*, session: LabSession | None = None) -> StepResult:
     assert session is not None
     cfg = session.config
     stream, _table, role = _check_prerequisites(session)
+    _ensure_log_group(session)
     fn_state, _arn = _ensure_function(session, role)
     queue_arn = _ensure_queue(session)
     trig_state, mapping = _ensure_trigger(session, stream, queue_arn)

@@ -21,8 +21,10 @@ from .errors import (
 )
 from .lab_step import lab_step
 from .notebook_names import NB_CLEANUP, NB_TABLE
+from .owned import refuse_unless_ours, table_tags
 from .session import LabSession
 from .step_result import StepResult
+from .tags import lab_tags, tag_list
 from .waiting import poll_until
 
 TABLE_TIMEOUT_S = 300.0
@@ -79,7 +81,8 @@ def _wait_active(lab: LabSession, name: str) -> dict[str, Any]:
 def create_table(*, session: LabSession | None = None) -> StepResult:
     """Create the aggregation table (on-demand capacity) and wait until it is ACTIVE.
 
-    A table of that name with other keys raises ResourceMismatchError.
+    A table of that name with other keys, or without the lab's tags for this prefix (another
+    student's, or one made by hand), raises ResourceMismatchError and is left as it is.
 
     Example
     -------
@@ -94,7 +97,8 @@ def create_table(*, session: LabSession | None = None) -> StepResult:
         try:
             session.client("dynamodb").create_table(
                 TableName=name, KeySchema=KEY_SCHEMA,
-                AttributeDefinitions=ATTRIBUTE_DEFINITIONS, BillingMode="PAY_PER_REQUEST")
+                AttributeDefinitions=ATTRIBUTE_DEFINITIONS, BillingMode="PAY_PER_REQUEST",
+                Tags=tag_list(lab_tags(session.config)))
             status = "created"
         except Exception as exc:
             if error_code(exc) != IN_USE_CODE:
@@ -102,6 +106,9 @@ def create_table(*, session: LabSession | None = None) -> StepResult:
         table = _describe(session, name) or {}
     if table.get("TableStatus") == "DELETING":
         raise WildRydesError(f"Table {name} is being deleted. Wait a minute and run this again.")
+    if status != "created" and table.get("TableArn"):
+        refuse_unless_ours("DynamoDB table", name, table_tags(session, table["TableArn"]),
+                           session.config)
     diffs = schema_differences(table)
     if diffs:
         raise ResourceMismatchError(

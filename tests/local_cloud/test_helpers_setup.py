@@ -9,6 +9,7 @@ import pytest
 import wildrydes_helpers as wr
 from tests.kit.helpers_kit import calls_named, prefixed
 from wildrydes_helpers.errors import PrerequisiteError, ResourceMismatchError
+from wildrydes_helpers.tags import lab_tags, tag_list
 
 
 def test_create_stream_twice_reuses_it(lab):
@@ -19,7 +20,7 @@ def test_create_stream_twice_reuses_it(lab):
     assert second.status == "already exists" and not second.changed
     assert second.details["shards"] == 1  # the existing stream's count, not the one asked
     assert calls_named(first.calls, "CreateStream")[0].params == {
-        "StreamName": "hs-stream-wildrydes", "ShardCount": 1}
+        "StreamName": "hs-stream-wildrydes", "ShardCount": 1, "Tags": lab_tags(s.config)}
     assert not calls_named(second.calls, "CreateStream")
     assert wr.stream_arn(session=s).endswith(":stream/hs-stream-wildrydes")
     assert wr.shard_ids(session=s) == ["shardId-000000000000"]
@@ -44,7 +45,8 @@ def test_a_table_with_other_keys_is_a_mismatch_with_a_fix(lab):
     s.client("dynamodb").create_table(
         TableName=s.config.table_name, BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        Tags=tag_list(lab_tags(s.config)))  # the student's own table, with other keys
     with pytest.raises(ResourceMismatchError) as err:
         wr.create_table(session=s)
     text = str(err.value)

@@ -12,6 +12,7 @@ from wildrydes_helpers.errors import LocalCloudError, PrerequisiteError
 from wildrydes_helpers.lab_step import lab_step
 from wildrydes_helpers.session import LabSession
 from wildrydes_helpers.step_result import StepResult
+from wildrydes_helpers.tags import lab_tags
 
 
 def test_a_local_cloud_that_does_not_answer_says_how_to_start_it(lab, free_port):
@@ -52,7 +53,8 @@ def test_clean_up_on_the_local_cloud_is_idempotent_and_prefix_aware(lab):
     for step in (wr.create_stream, wr.create_table, wr.create_role):
         step(session=s)
     wr.create_table(session=other)
-    s.client("sqs").create_queue(QueueName=s.config.failure_queue_name)
+    s.client("sqs").create_queue(QueueName=s.config.failure_queue_name,
+                                 tags=lab_tags(s.config))
     first = wr.clean_up(session=s)
     assert first.status == "deleted"
     for what in ("role hclean-unicorn-aggregation-role", "table hclean-UnicornAggregation",

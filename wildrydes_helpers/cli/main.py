@@ -13,10 +13,10 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import WildRydesError
-from . import doctor, local, produce, run_lab
+from . import class_clean_up, doctor, local, produce, run_lab
 
 # Each module has ``register(subparsers)``, which adds its parser and sets ``func``.
-COMMAND_MODULES = (local, doctor, produce, run_lab)
+COMMAND_MODULES = (local, doctor, produce, run_lab, class_clean_up)
 
 
 class _Parser(argparse.ArgumentParser):
