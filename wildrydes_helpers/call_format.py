@@ -65,7 +65,7 @@ def _param(key: str, value: Any) -> str:
     """``key=value`` for a multi-line call: documents and long values over several lines."""
     doc = _json_document(value)
     if doc is not None:
-        body = json.dumps(doc, indent=4, ensure_ascii=False)
+        body = json.dumps(doc, indent=2, ensure_ascii=False)
         return f"{key}=json.dumps({body})"  # the caller indents every line of it
     one = f"{key}={value!r}"
     if len(INDENT + one) <= WIDTH or not isinstance(value, dict | list | tuple):
@@ -85,8 +85,8 @@ def format_call(service: str, operation: str, params: dict[str, Any]) -> str:
         RoleName='r',
         PolicyName='p',
         PolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": []
+          "Version": "2012-10-17",
+          "Statement": []
         }))
     """
     params = hide_secrets(dict(params))

@@ -1,8 +1,8 @@
 """The lab's optional exercises and their checkers (03: the handler, 05: pandas).
 
 A checker never raises: an unsolved exercise prints a hint, so Run All and nbval stay green.
-The deploy switch (``deploy_my_handler``, ``deploy_reference_handler``) is imported on first
-use, because ``function.py`` itself reads which code to deploy from ``exercises.source``.
+Names are imported on first use: ``function.py`` reads which code to deploy from
+``exercises.source``, and the deploy switch itself imports ``function.py``.
 
 Example
 -------
@@ -13,18 +13,21 @@ False
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from .handler_check import check_handler
-from .report import ExerciseReport
-from .speed_check import check_speeds
-
-__all__ = ["ExerciseReport", "check_handler", "check_speeds", "deploy_my_handler",
-           "deploy_reference_handler"]
+_EXPORTS = {
+    "ExerciseReport": "report",
+    "check_handler": "handler_check",
+    "check_speeds": "speed_check",
+    "deploy_my_handler": "deploy",
+    "deploy_reference_handler": "deploy",
+}
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("deploy_my_handler", "deploy_reference_handler"):
-        from . import deploy  # imports function.py, which imports .source of this package
-        return getattr(deploy, name)
-    raise AttributeError(name)
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

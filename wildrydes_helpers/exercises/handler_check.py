@@ -127,6 +127,9 @@ def _diagnose(label: str, got: Totals, prior: Totals, batch: list[Any],
             return (f"{label}: {name} has {_m(gd)} in {gr} records, but the batch and the "
                     f"state before add up to {_m(wd)} in {wr}: its records were counted twice. "
                     "Add each record once.")
+        if _close(gd, wd):
+            return (f"{label}: {name}'s distance is right ({_m(wd)}) but it has {gr} records "
+                    f"instead of {wr}: add 1 to 'records' for each of its records.")
         if _close(gd, pd + last) or (_close(gd, last) and step[name][1] > 1):
             return (f"{label}: {name} has {_m(gd)}, the distance of its last record only, "
                     f"instead of {_m(wd)}: add each record's distance to the total "
@@ -134,9 +137,6 @@ def _diagnose(label: str, got: Totals, prior: Totals, batch: list[Any],
         if _close(gd, pd + every) and not _close(every, step[name][0]):
             return (f"{label}: {name} has {_m(gd)}, the whole batch's distance, instead of "
                     f"{_m(wd)}: add a record only to its own unicorn, unicorns[name].")
-        if _close(gd, wd):
-            return (f"{label}: {name}'s distance is right ({_m(wd)}) but it has {gr} records "
-                    f"instead of {wr}: add 1 to 'records' for each of its records.")
         return (f"{label}: {name} has {_m(gd)} in {gr} records; expected {_m(wd)} in {wr} "
                 f"(the state before: {_m(pd)} in {pr}, plus this batch's "
                 f"{_m(step[name][0])} in {step[name][1]}).")

@@ -19,6 +19,7 @@ Example
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import os
 import traceback
@@ -159,7 +160,12 @@ def run_handler(handler: Callable[..., Any], event: dict[str, Any],
     with recording(_namespaces(handler, modules or []), run.writes), \
             contextlib.redirect_stdout(out):
         try:
-            run.value = handler(event, None)
+            value = handler(event, None)
+            # A copy as it was: a state kept in a global changes under later invocations.
+            try:
+                run.value = copy.deepcopy(value)
+            except Exception:  # not copyable: the shape check will say what is wrong
+                run.value = value
         except Exception as exc:  # the student's error is the check's finding, not ours
             run.error = exc
             run.error_line = _line_in_handler(handler, exc)
