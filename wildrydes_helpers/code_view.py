@@ -21,7 +21,7 @@ from pathlib import Path
 from .errors import WildRydesError
 from .function_zip import lambda_dir
 
-DEFAULT_FUNCTIONS = ("aggregate", "handler")
+DEFAULT_FUNCTIONS = ("handler", "aggregate")
 
 
 @dataclass

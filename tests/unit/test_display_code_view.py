@@ -13,7 +13,7 @@ def test_the_handler_and_aggregate_without_validation_or_doctests() -> None:
     view = show_code()
     text = view.text
     head = text.splitlines()[0]
-    assert head.startswith("# lambda/index.py: aggregate, handler (lines shown: ")
+    assert head.startswith("# lambda/index.py: handler, aggregate (lines shown: ")
     shown, total = map(int, head.rstrip(")").split("lines shown: ")[1].split(" of "))
     assert shown == len(text.splitlines()) - 1 - 2  # minus the head and two blank lines
     assert total == len((lambda_dir() / "index.py").read_text().splitlines())

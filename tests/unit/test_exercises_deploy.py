@@ -56,7 +56,7 @@ def test_the_reference_is_the_default_and_the_switch_goes_both_ways(aws_lab):
     assert _deployed_sha(aws_lab) == code_sha256(build_zip())
 
     mine = deploy_my_handler(_answer(), session=aws_lab)
-    assert mine.details["code"].startswith("your handler (my_function/index.py")
+    assert mine.details["code"].startswith("your handler (from deploy_my_handler")
     folder = chosen_source(aws_lab.config)
     assert folder == student_dir(aws_lab.config)
     assert _deployed_sha(aws_lab) == code_sha256(build_zip(folder))

@@ -35,6 +35,7 @@ import boto3
 
 from lab_tools import log, log_final, read_batch, read_record, whole_metres, write_window
 
+
 '''
 
 

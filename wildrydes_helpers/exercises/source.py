@@ -1,9 +1,9 @@
 """Which code step 3 deploys: the lab's ``lambda/`` (the default) or the student's handler.
 
-The choice lives in the home (``function_code.json``), so every notebook and kernel of that
-home deploys the same code: ``ensure_steps`` in 04 keeps the student's handler instead of
-quietly putting the reference back. Only ``deploy_my_handler`` sets it, and
-``deploy_reference_handler`` clears it.
+The choice lives in the home (``function_code.json``, one entry per function name, so a
+prefix's function has its own), so every notebook and kernel of that home deploys the same
+code: ``ensure_steps`` in 04 keeps the student's handler instead of quietly putting the
+reference back. Only ``deploy_my_handler`` sets it, and ``deploy_reference_handler`` clears it.
 
 Example
 -------
@@ -28,8 +28,19 @@ STUDENT_DIR = "my_function"
 
 
 def student_dir(cfg: Config) -> Path:
-    """Where the student's deployment package is kept: ``<home>/my_function``."""
-    return cfg.home / STUDENT_DIR
+    """Where the student's package is kept: ``<home>/my_function/<function name>``.
+
+    Example
+    -------
+    >>> student_dir(Config(home=Path("/h"))).as_posix()
+    '/h/my_function/WildRydesAggregator'
+    """
+    return cfg.home / STUDENT_DIR / cfg.function_name
+
+
+def _choices(cfg: Config) -> dict[str, str]:
+    state = read_state(cfg.home / CHOICE_FILE) or {}
+    return {str(k): str(v) for k, v in state.items()}
 
 
 def chosen_source(cfg: Config) -> Path | None:
@@ -41,9 +52,8 @@ def chosen_source(cfg: Config) -> Path | None:
     >>> chosen_source(Config(home=Path(tempfile.mkdtemp()))) is None
     True
     """
-    state = read_state(cfg.home / CHOICE_FILE)
     folder = student_dir(cfg)
-    if isinstance(state, dict) and state.get("code") == "mine" and (folder / "index.py").is_file():
+    if _choices(cfg).get(cfg.function_name) == "mine" and (folder / "index.py").is_file():
         return folder
     return None
 
@@ -53,12 +63,12 @@ def code_label(source: Path | None) -> str:
 
     Example
     -------
-    >>> code_label(Path("/home/me/.wildrydes/my_function"))
-    'your handler (my_function/index.py, from deploy_my_handler)'
+    >>> code_label(Path("/home/me/.wildrydes/my_function/WildRydesAggregator"))
+    "your handler (from deploy_my_handler; deploy_reference_handler() puts the lab's back)"
     """
     if source is None:
         return "lambda/index.py (the lab's function)"
-    return f"your handler ({source.name}/index.py, from deploy_my_handler)"
+    return "your handler (from deploy_my_handler; deploy_reference_handler() puts the lab's back)"
 
 
 def choose_mine(cfg: Config, files: Mapping[str, str]) -> Path:
@@ -69,11 +79,11 @@ def choose_mine(cfg: Config, files: Mapping[str, str]) -> Path:
     private_dir(folder)
     for name, text in files.items():
         write_private(folder / name, text)
-    write_state(cfg.home / CHOICE_FILE, {"code": "mine"})
+    write_state(cfg.home / CHOICE_FILE, {**_choices(cfg), cfg.function_name: "mine"})
     return folder
 
 
 def choose_reference(cfg: Config) -> None:
     """Make the lab's ``lambda/`` step 3's code again (the student's folder stays)."""
     private_dir(cfg.home)
-    write_state(cfg.home / CHOICE_FILE, {"code": "reference"})
+    write_state(cfg.home / CHOICE_FILE, {**_choices(cfg), cfg.function_name: "reference"})
