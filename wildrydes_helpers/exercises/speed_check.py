@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..config import load_config
 from .report import ExerciseReport
 
 TITLE = "Exercise 05: each unicorn's average speed (m/s) in each window"
@@ -114,11 +115,20 @@ def _slip(got: pd.Series, table: pd.DataFrame, window_seconds: int) -> str:
     return "divide each row's distance by its records (one record per second of flight)."
 
 
-def check_speeds(answer: Any, table: pd.DataFrame, window_seconds: int) -> ExerciseReport:
+def check_speeds(answer: Any, table: pd.DataFrame,
+                 window_seconds: int | None = None) -> ExerciseReport:
     """Compare ``answer`` with the speeds of ``table``; explain the first difference.
 
+    ``window_seconds``: the run's window length (default: this kernel's configuration).
     Never raises: an unsolved answer (``None``, a wrong shape) gives a hint.
+
+    Example
+    -------
+    >>> check_speeds(None, pd.DataFrame()).passed
+    False
     """
+    if window_seconds is None:
+        window_seconds = load_config().window_seconds
     report = ExerciseReport(TITLE, solved=SOLVED, unsolved=UNSOLVED)
     if answer is None or answer is Ellipsis:
         report.checks.append(("hint", "no answer yet: set speeds to a DataFrame with the "
