@@ -2,7 +2,7 @@
 
 Nothing is cut: a short call stays on one line; a long one gets one parameter a line, a JSON
 document (an IAM policy) is pretty-printed as the ``json.dumps({...})`` that would build it,
-and a long dict or list (a key schema, a trigger's destination) is folded over lines.
+and a long dict or list (a key schema, a trigger's destination) is folded, one item a line.
 Account ids are masked and secret-looking values are hidden.
 
 Example
@@ -14,7 +14,6 @@ iam.GetRole(RoleName='r')
 from __future__ import annotations
 
 import json
-import pprint
 import re
 from typing import Any
 
@@ -61,17 +60,30 @@ def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line if line else line for line in text.splitlines())
 
 
+def _fold(value: Any, room: int) -> str:
+    """``repr(value)``, or, when longer than ``room``, one item a line (nested alike)."""
+    text = repr(value)
+    if len(text) <= room or not isinstance(value, dict | list | tuple) or not value:
+        return text
+    if isinstance(value, dict):
+        parts = [f"{k!r}: " + _fold(v, room - len(INDENT) - len(repr(k)) - 2)
+                 for k, v in value.items()]
+        opening, closing = "{", "}"
+    else:
+        parts = [_fold(v, room - len(INDENT)) for v in value]
+        opening, closing = ("[", "]") if isinstance(value, list) else ("(", ")")
+    body = ",\n".join(_indent(part, INDENT) for part in parts)
+    return f"{opening}\n{body}\n{closing}"
+
+
 def _param(key: str, value: Any) -> str:
     """``key=value`` for a multi-line call: documents and long values over several lines."""
     doc = _json_document(value)
     if doc is not None:
         body = json.dumps(doc, indent=2, ensure_ascii=False)
         return f"{key}=json.dumps({body})"  # the caller indents every line of it
-    one = f"{key}={value!r}"
-    if len(INDENT + one) <= WIDTH or not isinstance(value, dict | list | tuple):
-        return one  # a long plain string stays whole: cutting it would hide what was sent
-    folded = pprint.pformat(value, width=WIDTH - len(INDENT) - len(key) - 1, sort_dicts=False)
-    return f"{key}=" + _indent(folded, " " * (len(key) + 1)).lstrip()
+    # A long plain string stays whole on its line: cutting it would hide what was sent.
+    return f"{key}=" + _fold(value, WIDTH - 2 * len(INDENT) - len(key) - 1)
 
 
 def format_call(service: str, operation: str, params: dict[str, Any]) -> str:

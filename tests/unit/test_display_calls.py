@@ -28,8 +28,10 @@ def test_the_trigger_call_is_shown_whole_one_parameter_a_line() -> None:
     assert "..." not in text
     for line in ("    BatchSize=100,", "    MaximumRetryAttempts=2,",
                  "    BisectBatchOnFunctionError=True,", "    TumblingWindowInSeconds=60,",
-                 "    DestinationConfig={'OnFailure': {'Destination': "
-                 "'arn:aws:sqs:us-east-1:********3333:wildrydes-aggregator-failures'}})"):
+                 "    DestinationConfig={",
+                 "            'Destination': "
+                 "'arn:aws:sqs:us-east-1:********3333:wildrydes-aggregator-failures'",
+                 "    })"):
         assert "   " + line in text.splitlines(), text  # under "1. ", aligned
     assert text.splitlines()[0] == "1. lambda.CreateEventSourceMapping("
     assert ACCOUNT not in text
@@ -55,7 +57,7 @@ def test_a_long_key_schema_is_folded_not_cut() -> None:
         "TableName": "UnicornAggregation", "KeySchema": schema,
         "AttributeDefinitions": attrs, "BillingMode": "PAY_PER_REQUEST"})
     text = repr(CallList([call]))
-    assert "'windowStart', 'KeyType': 'RANGE'}]" in text
+    assert "           {'AttributeName': 'windowStart', 'KeyType': 'RANGE'}" in text.splitlines()
     assert "BillingMode='PAY_PER_REQUEST')" in text
     assert max(len(line) for line in text.splitlines()) <= 100
 
