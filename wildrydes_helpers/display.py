@@ -1,4 +1,4 @@
-"""What makes a notebook's output readable: calls as short lines, results with masked accounts.
+"""What makes a notebook's output readable: calls in full, results with masked accounts.
 
 Example
 -------
@@ -12,21 +12,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .call_format import format_any_call
 from .config import Config, load_config
 from .function_zip import lambda_dir
 from .ledger import Ledger
 from .session import mask_accounts
 
-MAX_VALUE_CHARS = 160
-
-
-def _shorten(text: str, limit: int = MAX_VALUE_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
 
 @dataclass
 class CallList:
-    """The boto3 calls of a step, as numbered lines; a repeated poll is shown once.
+    """The boto3 calls of a step, numbered and in full; a repeated poll is shown once.
+
+    Each item is a recorded call (``service``, ``operation``, ``params``) or its text. No
+    value is ever cut: a long call is written one parameter a line (see ``call_format``).
 
     Example
     -------
@@ -36,13 +34,13 @@ class CallList:
     3. c()
     """
 
-    lines: list[str] = field(default_factory=list)
+    lines: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # Waiting loops repeat a Describe call a number of times that depends on timing;
         # showing each run once keeps the listing short and the same from run to run.
         collapsed: list[str] = []
-        for line in (mask_accounts(_shorten(str(x))) for x in self.lines):
+        for line in (format_any_call(x) for x in self.lines):
             if not collapsed or collapsed[-1] != line:
                 collapsed.append(line)
         self.lines = collapsed
@@ -53,7 +51,14 @@ class CallList:
     def __repr__(self) -> str:
         if not self.lines:
             return "(no AWS calls)"
-        return "\n".join(f"{i}. {line}" for i, line in enumerate(self.lines, 1))
+        out = []
+        for i, text in enumerate(self.lines, 1):
+            number = f"{i}. "
+            # A call over several lines stays aligned under its number.
+            first, *rest = text.split("\n")
+            out.append(number + first)
+            out += [" " * len(number) + line if line else line for line in rest]
+        return "\n".join(out)
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(repr(self))
@@ -73,7 +78,7 @@ def show_calls(result_or_calls: Any) -> CallList:
         calls = attrs.get("calls") if isinstance(attrs, dict) else None
     if calls is None:
         calls = result_or_calls
-    return CallList([str(c) for c in calls])
+    return CallList(list(calls))
 
 
 @dataclass

@@ -14,6 +14,7 @@ Example
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from .config import (
@@ -25,6 +26,7 @@ from .config import (
     Config,
 )
 from .errors import PrerequisiteError, WildRydesError, error_code, is_not_found
+from .exercises.source import chosen_source, code_label
 from .function_zip import build_zip, code_sha256
 from .iam import role_arn
 from .lab_step import lab_step
@@ -229,10 +231,10 @@ def _wait_mapping(lab: LabSession, uuid: str) -> dict[str, Any]:
     return poll_until(enabled, SETTLE_TIMEOUT_S, what="the trigger to become Enabled")
 
 
-def _ensure_function(lab: LabSession, role: str) -> tuple[str, str]:
+def _ensure_function(lab: LabSession, role: str, source: Path | None = None) -> tuple[str, str]:
     cfg = lab.config
     lam = lab.client("lambda")
-    code = build_zip()
+    code = build_zip(source)  # None: the lab's lambda/
     sha = code_sha256(code)
     desired = desired_configuration(cfg, role)
     current = function_configuration(lab, cfg.function_name)
@@ -307,7 +309,9 @@ def create_function(*, session: LabSession | None = None) -> StepResult:
     cfg = session.config
     stream, _table, role = _check_prerequisites(session)
     _ensure_log_group(session)
-    fn_state, _arn = _ensure_function(session, role)
+    # The lab's lambda/ unless the student deployed their handler (03's exercise).
+    source = chosen_source(cfg)
+    fn_state, _arn = _ensure_function(session, role, source)
     queue_arn = _ensure_queue(session)
     trig_state, mapping = _ensure_trigger(session, stream, queue_arn)
     if fn_state == "created":
@@ -324,6 +328,7 @@ def create_function(*, session: LabSession | None = None) -> StepResult:
     }[status]
     return StepResult(NB_FUNCTION, status, message, {
         "function": f"{cfg.function_name}: {fn_state}",
+        "code": code_label(source),
         "runtime": RUNTIME, "handler": HANDLER,
         f"environment {FUNCTION_TABLE_ENV}": cfg.table_name,
         "trigger": trig_state,
