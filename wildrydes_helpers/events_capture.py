@@ -17,6 +17,7 @@ Example
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -171,3 +172,14 @@ def event_json(event: dict[str, Any], max_records: int = 2) -> str:
         shown["Records"] = records[:max_records] + [
             f"... {more} more record{'s' if more > 1 else ''}"]
     return json.dumps(shown, indent=2)
+
+
+def record_data(record: dict[str, Any]) -> Any:
+    """The JSON a unicorn sent, from a record of an event (its base64 ``kinesis.data``).
+
+    Example
+    -------
+    >>> record_data({"kinesis": {"data": base64.b64encode(b'{"Name": "Shadowfax"}').decode()}})
+    {'Name': 'Shadowfax'}
+    """
+    return json.loads(base64.b64decode(record["kinesis"]["data"]))

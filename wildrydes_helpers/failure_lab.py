@@ -19,7 +19,6 @@ Example
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import time
@@ -189,16 +188,18 @@ def restore_function(*, session: LabSession | None = None) -> StepResult:
     Example
     -------
     >>> restore_function()        # doctest: +SKIP
-    07_extra_credit_failures: restored. WildRydesAggregator runs the lab's code again ...
+    07_extra_credit_failures: restored. WildRydesAggregator: the lab's code deployed again; ...
     """
     assert session is not None
     code = _deploy(session, build_zip())
     trigger = set_response_types(False, session=session)
     changed = code != "up to date" or trigger != "up to date"
+    said_code = "the lab's code deployed again" if code != "up to date" else \
+        "it already ran the lab's code"
+    said_trigger = "ReportBatchItemFailures turned off" if trigger != "up to date" else \
+        "ReportBatchItemFailures already off"
     return StepResult(NB_FAILURES, "restored" if changed else "up to date",
-                      f"{session.config.function_name} runs the lab's code again"
-                      f" (code: {code}; ReportBatchItemFailures off: {trigger}).",
-                      {"code": code, "trigger response types": trigger})
+                      f"{session.config.function_name}: {said_code}; trigger: {said_trigger}.")
 
 
 def batches_from_logs(df: pd.DataFrame) -> pd.DataFrame:
@@ -407,13 +408,3 @@ def run_partial_failure_demo(name: str = "Zephyr", count: int = 5, marked: int =
         report.notes.append(f"table: not written yet ({exc})")
     return report
 
-
-def decoded(record_data: str) -> Any:
-    """The JSON inside a Kinesis record's base64 ``data``.
-
-    Example
-    -------
-    >>> decoded(base64.b64encode(b'{"Name": "Zephyr"}').decode())
-    {'Name': 'Zephyr'}
-    """
-    return json.loads(base64.b64decode(record_data))
