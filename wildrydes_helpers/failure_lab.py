@@ -218,7 +218,11 @@ def batches_from_logs(df: pd.DataFrame) -> pd.DataFrame:
             continue
         value = parsed[1]
         rows.append({"time": when, **{c: value.get(c) for c in BATCH_COLUMNS[1:]}})
-    return pd.DataFrame(rows, columns=BATCH_COLUMNS)
+    out = pd.DataFrame(rows, columns=BATCH_COLUMNS)
+    # Plain dtypes, so ``seen[~seen["final"]]`` and sums work on an empty frame too.
+    out["records"] = out["records"].fillna(0).astype(int)
+    out["final"] = out["final"].fillna(False).astype(bool)
+    return out
 
 
 def batches_seen(since: Any = None, *, session: LabSession | None = None) -> pd.DataFrame:

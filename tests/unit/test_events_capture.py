@@ -154,6 +154,8 @@ def test_the_failing_variant_fails_only_batches_with_the_chosen_unicorn(variant,
         line for line in capsys.readouterr().out.splitlines() if line.startswith("Batch:")]}))
     assert rows["fails"].tolist() == [False, True]
     assert rows["records"].tolist() == [1, 2]
+    assert rows[~rows["final"]]["records"].sum() == 3
+    assert batches_from_logs(pd.DataFrame({"time": [], "message": []}))["final"].dtype == bool
 
 
 def test_the_partial_variant_reports_the_marked_record_unless_it_comes_first(variant):
