@@ -30,6 +30,9 @@ import boto3
 # this bound is a broken sender; letting it in could make the final write fail for ever.
 MAX_DISTANCE = 1_000_000_000
 
+# Set to "1" to log each event whole as ``Event: {json}`` (events_capture.py reads them back).
+LOG_EVENTS_ENV = "LOG_EVENTS"
+
 # Made once per execution environment, in its init phase, as Lambda recommends: the first
 # final invocation of a window then writes at once instead of loading the SDK's models first.
 # boto3 honours AWS_REGION and AWS_ENDPOINT_URL, so the same code runs locally.
@@ -228,6 +231,9 @@ def handler(event: dict, context: object) -> dict:
     >>> handler({"Records": []}, None)
     {'state': {'unicorns': {}, 'bad': {'count': 0, 'reasons': {}}}}
     """
+    if os.environ.get(LOG_EVENTS_ENV) == "1":
+        # Off by default; notebook 04 turns it on for a few minutes to show real events.
+        log("Event", event)
     check_event(event)
     state = event.get("state") or {}  # the first call of a window gets {}
     if event.get("isWindowTerminatedEarly"):

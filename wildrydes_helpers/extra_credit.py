@@ -1,7 +1,8 @@
 """Helpers of ``07_extra_credit_failures``: faults, room in a window, the failure queue.
 
-The fault switches are the one fault client's (faults_client.py), named here too so the
-notebook imports what it uses from one place.
+The fault switches are the one fault client's (faults_client.py), named here too: they are
+the local cloud's shortcut. What works on AWS as well is in failure_lab.py (a failing version
+of the function, the ReportBatchItemFailures demo).
 
 Example
 -------
@@ -21,7 +22,7 @@ from .faults_client import clear_faults, set_faults
 from .session import LabSession, get_session
 
 __all__ = ["clear_faults", "drain_failure_queue", "local_only", "room_in_window",
-           "set_faults", "state_size_bytes"]
+           "set_faults", "state_size_bytes", "wait_for_failure_records"]
 
 
 def local_only(what: str, session: LabSession | None = None) -> bool:
@@ -108,3 +109,34 @@ def drain_failure_queue(session: LabSession | None = None,
             except ValueError:
                 notes.append({"unreadable": message["Body"][:200]})
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def wait_for_failure_records(records: int, timeout: float | None = None,
+                             session: LabSession | None = None,
+                             clock: Callable[[], float] | None = None
+                             ) -> list[dict[str, Any]]:
+    """Drain the failure queue until its failure records cover ``records`` records.
+
+    Returns what arrived, even when ``timeout`` (default: 60 s + two windows) runs out first;
+    then it prints how many records are still unaccounted for, instead of raising.
+
+    Example
+    -------
+    >>> sum(n["KinesisBatchInfo"]["batchSize"]
+    ...     for n in wait_for_failure_records(4))      # doctest: +SKIP
+    4
+    """
+    lab = get_session(session)
+    clock = clock or time.monotonic
+    timeout = timeout if timeout is not None else 60.0 + 2 * lab.config.window_seconds
+    deadline = clock() + timeout
+    notes: list[dict[str, Any]] = []
+    covered = 0
+    while covered < records:
+        if clock() > deadline:
+            print(f"Gave up waiting after {timeout:.0f} s: failure records cover {covered} of "
+                  f"{records} records. Lambda may still be retrying; run this cell again.")
+            break
+        notes += drain_failure_queue(lab)
+        covered = sum((n.get("KinesisBatchInfo") or {}).get("batchSize", 0) for n in notes)
+    return notes

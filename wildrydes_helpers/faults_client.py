@@ -2,8 +2,9 @@
 
 The local cloud can make a share of function invocations fail, time out or lose their
 worker, and slow down or fail the function's DynamoDB writes (``local/faults.py``). These
-two helpers set and clear those settings through its control API. Real AWS has no such
-switch, so in aws mode they refuse with a clear message.
+two helpers set and clear those settings through its control API. They are a shortcut of the
+local cloud: on AWS they refuse, naming what works there (a failing version of the function,
+``failure_lab.deploy_failing_version``, or AWS Fault Injection Service's Lambda actions).
 
 Example
 -------
@@ -32,9 +33,11 @@ def _endpoint(session: LabSession | None) -> str:
     lab = get_session(session)
     if not lab.is_local or not lab.endpoint:
         raise WildRydesError(
-            "Fault injection exists only in the local cloud; real AWS has no switch to make "
-            "your function fail on purpose. Unset WILDRYDES_BACKEND (or set it to 'local') "
-            "to use it.")
+            "This fault switch exists only in the local cloud. On AWS, make the function "
+            "fail with a failing version of its code: "
+            "wildrydes_helpers.failure_lab.deploy_failing_version() (AWS Fault Injection "
+            "Service also has Lambda actions). Or unset WILDRYDES_BACKEND (or set it to "
+            "'local') to use the switch.")
     return lab.endpoint.rstrip("/")
 
 
