@@ -29,7 +29,7 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
-from ..config import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, LOCAL_SESSION_TOKEN, Config
+from ..config import Config
 from ..errors import LocalCloudError
 from ..platforms import platform_support
 from ..ports import LOOPBACK, free_port, port_is_open
@@ -221,14 +221,15 @@ def serve(cfg: Config, port: int | None = None) -> None:
     """
     apply_patches()
     # Anything inside the local cloud that speaks boto3 (the on-failure destinations) talks to
-    # the local cloud itself, with dummy credentials that are never a user's real ones.
-    for var, value in (("AWS_ACCESS_KEY_ID", LOCAL_ACCESS_KEY_ID),
-                       ("AWS_SECRET_ACCESS_KEY", LOCAL_SECRET_ACCESS_KEY),
-                       ("AWS_SESSION_TOKEN", LOCAL_SESSION_TOKEN)):
+    # the local cloud itself, with the home's credentials, never a user's real ones.
+    credentials = ensure_credentials(cfg.home)
+    for var, value in (("AWS_ACCESS_KEY_ID", credentials.access_key_id),
+                       ("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key)):
         os.environ[var] = value
+    os.environ.pop("AWS_SESSION_TOKEN", None)
     os.environ.pop("AWS_PROFILE", None)
     port = cfg.local_port if port is None else port
-    cloud = LocalCloud(port=port, credentials=ensure_credentials(cfg.home))
+    cloud = LocalCloud(port=port, credentials=credentials)
     app = LocalCloudApp(cloud)
     try:
         server = make_server(HOST, port, app, threaded=True)
