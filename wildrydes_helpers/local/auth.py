@@ -41,14 +41,15 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth, SigV4QueryAuth
-from botocore.awsrequest import AWSRequest
+from botocore.auth import SIGNED_HEADERS_BLACKLIST, SIGV4_TIMESTAMP, SigV4Auth, SigV4QueryAuth
+from botocore.awsrequest import AWSRequest, HTTPHeaders
 from botocore.credentials import Credentials
 
 from .aws_errors import Refusal
@@ -59,6 +60,7 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_CLOCK_SKEW = datetime.timedelta(minutes=15)
 # The service name the lab's own tools sign the local cloud's control routes with.
 CONTROL_SERVICE = "wildrydes"
+_TIMESTAMP = re.compile(r"\d{8}T\d{6}Z")
 _ENV_WITHOUT_HTTP_PREFIX = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
 _HOW_TO_SIGN = ("The local cloud accepts only requests signed with its home's credentials: use "
                 "the lab's helpers, or run `eval \"$(wildrydes local env)\"` in a terminal "
@@ -192,8 +194,13 @@ def read_signature(environ: Mapping[str, Any]) -> Signature | None:
 
 
 def _timestamp(text: str, service: str) -> datetime.datetime:
+    # Parsed by hand: strptime costs a tenth of a verification.
     try:
-        return datetime.datetime.strptime(text, SIGV4_TIMESTAMP).replace(tzinfo=datetime.UTC)
+        if not _TIMESTAMP.fullmatch(text):
+            raise ValueError(text)
+        return datetime.datetime(int(text[0:4]), int(text[4:6]), int(text[6:8]),
+                                 int(text[9:11]), int(text[11:13]), int(text[13:15]),
+                                 tzinfo=datetime.UTC)
     except ValueError:
         raise _incomplete(f"Date {text!r} must be in ISO 8601 basic format "
                           "(YYYYMMDD'T'HHMMSS'Z').", service) from None
@@ -242,6 +249,22 @@ def _target(environ: Mapping[str, Any], presigned: bool) -> str:
         kept = [p for p in query.split("&") if p.partition("=")[0] != "X-Amz-Signature"]
         raw = path + ("?" + "&".join(kept) if kept else "")
     return raw
+
+
+@dataclass
+class _ReceivedRequest:
+    """The request as botocore's signer reads it (the attributes of an ``AWSRequest``).
+
+    An ``AWSRequest`` would first "prepare" itself, copying every header again, on each
+    read of its body: a third of a verification. The signer needs only these attributes.
+    """
+
+    method: str
+    url: str
+    headers: HTTPHeaders
+    body: bytes
+    params: dict[str, str]
+    context: dict[str, Any]
 
 
 def verify_request(environ: Mapping[str, Any], body: bytes, credentials: HomeCredentials,
@@ -295,16 +318,18 @@ def verify_request(environ: Mapping[str, Any], body: bytes, credentials: HomeCre
             raise _bad_signature(f"The signed header {name!r} is missing from the request.",
                                  sig.service)
         headers[name] = value
-    request = AWSRequest(method=environ.get("REQUEST_METHOD", "GET"),
-                         url=f"http://{headers['host']}{_target(environ, sig.presigned)}",
-                         data=body, headers=headers)
-    request.context["timestamp"] = sig.timestamp
+    request = _ReceivedRequest(str(environ.get("REQUEST_METHOD", "GET")),
+                               f"http://{headers['host']}{_target(environ, sig.presigned)}",
+                               HTTPHeaders(), body, {}, {"timestamp": sig.timestamp})
+    for name, value in headers.items():
+        request.headers[name] = value
     home = Credentials(credentials.access_key_id, credentials.secret_access_key)
     signer_class = SigV4QueryAuth if sig.presigned else SigV4Auth
     signer = signer_class(home, sig.service, sig.region)
-    if signer.signed_headers(signer.headers_to_sign(request)) != ";".join(sig.signed_headers):
-        raise _bad_signature("The request signs headers the AWS signer never signs (such as "
-                             f"User-Agent): {';'.join(sig.signed_headers)}.", sig.service)
+    never_signed = sorted(set(sig.signed_headers) & set(SIGNED_HEADERS_BLACKLIST))
+    if never_signed:
+        raise _bad_signature("The request signs headers the AWS signer never signs: "
+                             f"{', '.join(never_signed)}.", sig.service)
     canonical = signer.canonical_request(request)
     expected = signer.signature(signer.string_to_sign(request, canonical), request)
     if not hmac.compare_digest(expected.encode(), sig.signature.encode()):
