@@ -28,15 +28,11 @@ from typing import Any
 import boto3
 import botocore.config
 
-from wildrydes_helpers.config import (
-    LOCAL_ACCESS_KEY_ID,
-    LOCAL_SECRET_ACCESS_KEY,
-    Config,
-    load_config,
-)
+from wildrydes_helpers.config import Config, load_config
 from wildrydes_helpers.function_zip import build_zip
 from wildrydes_helpers.iam import TRUST_POLICY
 from wildrydes_helpers.ports import free_port
+from wildrydes_helpers.session import local_credentials
 
 HIGHER_SUFFIXES = ("_per_s", "_rps", "_throughput")
 
@@ -82,6 +78,9 @@ def wait_until(check: Callable[[], bool], timeout_s: float, interval_s: float = 
         time.sleep(interval_s)
 
 
+_HOMES: dict[str, Config] = {}  # endpoint -> the private_config home serving it
+
+
 @contextlib.contextmanager
 def private_config(prefix: str = "wildrydes-bench-") -> Iterator[Config]:
     """A Config with its own temporary WILDRYDES_HOME and a free port; the home is removed after.
@@ -94,9 +93,12 @@ def private_config(prefix: str = "wildrydes-bench-") -> Iterator[Config]:
     home = Path(tempfile.mkdtemp(prefix=prefix))
     env = dict(os.environ, WILDRYDES_HOME=str(home), WILDRYDES_LOCAL_PORT=str(free_port()),
                WILDRYDES_BACKEND="local")
+    cfg = load_config(env)
+    _HOMES[cfg.local_endpoint] = cfg  # local_client signs with this home's credentials
     try:
-        yield load_config(env)
+        yield cfg
     finally:
+        _HOMES.pop(cfg.local_endpoint, None)
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -123,15 +125,18 @@ def targets_met(figures: dict[str, Any], higher_is_better: set[str]) -> dict[str
 
 def local_client(service: str, endpoint: str, region: str = "us-east-1", *,
                  attempts: int = 1, read_timeout: float = 30.0) -> Any:
-    """A boto3 client for the benchmark's local cloud, with its dummy credentials.
+    """A boto3 client for the local cloud at ``endpoint``, with its home's credentials.
+
+    The home is the ``private_config`` serving that endpoint, else the environment's.
 
     Example
     -------
     >>> local_client("dynamodb", "http://127.0.0.1:4599").meta.region_name
     'us-east-1'
     """
+    home = local_credentials(_HOMES.get(endpoint.rstrip("/")) or load_config())
     return boto3.Session(
-        aws_access_key_id=LOCAL_ACCESS_KEY_ID, aws_secret_access_key=LOCAL_SECRET_ACCESS_KEY,
+        aws_access_key_id=home.access_key_id, aws_secret_access_key=home.secret_access_key,
         region_name=region,
     ).client(service, endpoint_url=endpoint, config=botocore.config.Config(
         retries={"max_attempts": attempts}, connect_timeout=2, read_timeout=read_timeout))

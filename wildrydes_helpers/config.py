@@ -29,12 +29,9 @@ MIN_WINDOW_SECONDS, MAX_WINDOW_SECONDS = 1, 900
 DEFAULT_LOCAL_PORT = 4599
 DEFAULT_REGION = "us-east-1"
 
-# The local cloud's own account and credentials: moto's documented dummy values, never a
-# real account's. Every part of the lab that talks to the local cloud takes them from here.
+# The local cloud's own account: moto's documented dummy value, never a real account's.
+# Its credentials are each home's own (local/credentials.py, session.local_credentials).
 LOCAL_ACCOUNT_ID = "123456789012"
-LOCAL_ACCESS_KEY_ID = "testing"
-LOCAL_SECRET_ACCESS_KEY = "testing"
-LOCAL_SESSION_TOKEN = "testing"
 
 # The lab's resource names, as the original workshop text gives them.
 STREAM_NAME = "wildrydes"

@@ -20,18 +20,17 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-import boto3
 import botocore.config
 import botocore.exceptions
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from .config import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, Config
+from .config import Config
 from .errors import WildRydesError
 from .local import process as local_cloud
 from .platforms import platform_support
-from .session import get_session, mask_account
+from .session import get_session, local_boto3_session, mask_account
 
 MIN_PYTHON = (3, 11)
 DISTRIBUTION = "wildrydes"
@@ -166,12 +165,10 @@ def check_packages(version_of: VersionOf = importlib.metadata.version,
     return results
 
 
-def _list_tables(endpoint: str, region: str) -> int:
-    client = boto3.Session(
-        aws_access_key_id=LOCAL_ACCESS_KEY_ID, aws_secret_access_key=LOCAL_SECRET_ACCESS_KEY,
-        region_name=region,
-    ).client("dynamodb", endpoint_url=endpoint, config=botocore.config.Config(
-        retries={"max_attempts": 1}, connect_timeout=3, read_timeout=10))
+def _list_tables(endpoint: str, cfg: Config) -> int:
+    client = local_boto3_session(cfg).client(
+        "dynamodb", endpoint_url=endpoint, config=botocore.config.Config(
+            retries={"max_attempts": 1}, connect_timeout=3, read_timeout=10))
     return len(client.list_tables().get("TableNames", []))
 
 
@@ -189,7 +186,7 @@ def check_local_cloud(cfg: Config) -> CheckResult:
     except WildRydesError as exc:
         return CheckResult("local cloud", False, str(exc))
     try:
-        tables = _list_tables(endpoint, cfg.region)
+        tables = _list_tables(endpoint, cfg)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         return CheckResult(
             "local cloud", False,

@@ -23,7 +23,8 @@ import urllib.request
 from typing import Any
 
 from .errors import ConfigError, LocalCloudError, WildRydesError
-from .session import LabSession, get_session
+from .local.auth import sign_request
+from .session import LabSession, get_session, local_credentials
 
 FAULTS_PATH = "/_wildrydes/faults"
 TIMEOUT_S = 10.0
@@ -41,10 +42,14 @@ def _endpoint(session: LabSession | None) -> str:
     return lab.endpoint.rstrip("/")
 
 
-def _put(endpoint: str, settings: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        endpoint + FAULTS_PATH, data=json.dumps(settings).encode(), method="PUT",
-        headers={"Content-Type": "application/json"})
+def _put(endpoint: str, settings: dict[str, Any], lab: LabSession) -> dict[str, Any]:
+    body = json.dumps(settings).encode()
+    # The control routes answer only requests signed with the home's credentials.
+    headers = sign_request("PUT", endpoint + FAULTS_PATH, body,
+                           {"Content-Type": "application/json"},
+                           local_credentials(lab.config), lab.config.region)
+    request = urllib.request.Request(endpoint + FAULTS_PATH, data=body, method="PUT",
+                                     headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as resp:
             return dict(json.loads(resp.read()))
@@ -77,7 +82,7 @@ def set_faults(session: LabSession | None = None, **settings: Any) -> dict[str, 
     >>> set_faults(invoke_error_rate=0.1, seed=7)["seed"]   # doctest: +SKIP
     7
     """
-    return _put(_endpoint(session), settings)
+    return _put(_endpoint(session), settings, get_session(session))
 
 
 def clear_faults(session: LabSession | None = None) -> dict[str, Any] | None:
@@ -93,4 +98,4 @@ def clear_faults(session: LabSession | None = None) -> dict[str, Any] | None:
     """
     if not get_session(session).is_local:
         return None
-    return _put(_endpoint(session), {})
+    return _put(_endpoint(session), {}, get_session(session))

@@ -1,8 +1,8 @@
 """One client factory for both backends, and a record of the boto3 calls the lab made.
 
-In ``local`` mode it starts the local cloud when none runs and talks to it with dummy
-credentials, never reading or changing the user's AWS settings. In ``aws`` mode it uses the
-standard credential chain and checks it once with STS.
+In ``local`` mode it starts the local cloud when none runs and talks to it with the home's
+own credentials (``local_credentials``), never reading or changing the user's AWS settings.
+In ``aws`` mode it uses the standard credential chain and checks it once with STS.
 
 Example
 -------
@@ -25,15 +25,10 @@ import botocore.config
 import botocore.exceptions
 import botocore.session
 
-from .config import (
-    LOCAL_ACCESS_KEY_ID,
-    LOCAL_ACCOUNT_ID,
-    LOCAL_SECRET_ACCESS_KEY,
-    Config,
-    load_config,
-)
+from .config import LOCAL_ACCOUNT_ID, Config, load_config
 from .errors import CredentialsError
 from .local import process as local_cloud
+from .local.credentials import HomeCredentials, ensure_credentials, read_credentials
 
 _HIDDEN_PARAMS = {"ZipFile", "Data", "Payload", "Records"}
 
@@ -146,18 +141,48 @@ _default: dict[tuple[Any, ...], LabSession] = {}
 _default_lock = threading.Lock()
 
 
-def _local_session(cfg: Config) -> LabSession:
-    endpoint = local_cloud.start(cfg)
-    running = local_cloud.status(cfg)
+def local_credentials(cfg: Config) -> HomeCredentials:
+    """The key pair of ``cfg``'s home, which its local cloud accepts. Starts nothing.
+
+    Made (random, in a ``0600`` file of the ``0700`` home) when the home has none yet; the
+    local cloud's first start does the same, so both always agree.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> cfg = load_config({"WILDRYDES_HOME": tempfile.mkdtemp()})
+    >>> local_credentials(cfg) == local_credentials(cfg)
+    True
+    """
+    return read_credentials(cfg.home) or ensure_credentials(cfg.home)
+
+
+def local_boto3_session(cfg: Config) -> boto3.Session:
+    """A boto3 session with the home's credentials, blind to the user's AWS settings.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> cfg = load_config({"WILDRYDES_HOME": tempfile.mkdtemp()})
+    >>> local_boto3_session(cfg).get_credentials().access_key.startswith("LOCAL")
+    True
+    """
     # Ignore the user's AWS profile and files: a profile named in AWS_PROFILE that does not
-    # exist would otherwise fail before the dummy credentials are ever used.
+    # exist would otherwise fail before the home's credentials are ever used.
     isolated = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
     isolated.set_config_variable("config_file", os.devnull)
     isolated.set_config_variable("credentials_file", os.devnull)
-    boot = boto3.Session(
-        aws_access_key_id=LOCAL_ACCESS_KEY_ID, aws_secret_access_key=LOCAL_SECRET_ACCESS_KEY,
+    home = local_credentials(cfg)
+    return boto3.Session(
+        aws_access_key_id=home.access_key_id, aws_secret_access_key=home.secret_access_key,
         region_name=cfg.region, botocore_session=isolated,
     )
+
+
+def _local_session(cfg: Config) -> LabSession:
+    endpoint = local_cloud.start(cfg)
+    running = local_cloud.status(cfg)
+    boot = local_boto3_session(cfg)
     return LabSession(cfg, boot, endpoint=endpoint, account_id=LOCAL_ACCOUNT_ID,
                       boot_id=(running or {}).get("boot_id"))
 

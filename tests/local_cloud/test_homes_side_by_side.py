@@ -13,17 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
+import botocore.exceptions
 import pytest
 
-from wildrydes_helpers.config import (
-    LOCAL_ACCESS_KEY_ID,
-    LOCAL_SECRET_ACCESS_KEY,
-    Config,
-    load_config,
-)
+from wildrydes_helpers.config import Config, load_config
 from wildrydes_helpers.errors import LocalCloudError
 from wildrydes_helpers.local import process as local_cloud
 from wildrydes_helpers.producer import background
+from wildrydes_helpers.session import local_credentials
 
 
 def _home(root: Path, name: str, port: int, fixed: bool = False) -> Config:
@@ -39,11 +36,15 @@ def homes(tmp_path: Path, free_port: int) -> Iterator[tuple[Config, Config]]:
         local_cloud.stop(cfg)
 
 
-def _tables(endpoint: str) -> list[str]:
-    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id=LOCAL_ACCESS_KEY_ID,
-                          aws_secret_access_key=LOCAL_SECRET_ACCESS_KEY)
-    return client.list_tables()["TableNames"]
+def _dynamodb(endpoint: str, cfg: Config):
+    home = local_credentials(cfg)
+    return boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id=home.access_key_id,
+                        aws_secret_access_key=home.secret_access_key)
+
+
+def _tables(endpoint: str, cfg: Config) -> list[str]:
+    return _dynamodb(endpoint, cfg).list_tables()["TableNames"]
 
 
 def test_a_second_home_on_the_default_port_gets_its_own_cloud(homes) -> None:
@@ -59,14 +60,18 @@ def test_a_second_home_on_the_default_port_gets_its_own_cloud(homes) -> None:
     # Every later call of the second home finds its own cloud through its state file.
     assert local_cloud.start(second) == second_endpoint
 
-    boto3.client("dynamodb", endpoint_url=first_endpoint, region_name="us-east-1",
-                 aws_access_key_id=LOCAL_ACCESS_KEY_ID,
-                 aws_secret_access_key=LOCAL_SECRET_ACCESS_KEY).create_table(
+    _dynamodb(first_endpoint, first).create_table(
         TableName="only-in-ada", BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}])
-    assert "only-in-ada" in _tables(first_endpoint)
-    assert "only-in-ada" not in _tables(second_endpoint)
+    assert "only-in-ada" in _tables(first_endpoint, first)
+    assert "only-in-ada" not in _tables(second_endpoint, second)
+    # Neither home can reach the other's cloud: its credentials are refused there.
+    for endpoint, stranger in ((first_endpoint, second), (second_endpoint, first)):
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            _tables(endpoint, stranger)
+        assert refused.value.response["Error"]["Code"] == "UnrecognizedClientException"
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
 
 
 def test_a_default_port_held_by_another_program_moves_the_cloud(tmp_path: Path,

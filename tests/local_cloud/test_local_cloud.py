@@ -26,6 +26,7 @@ from wildrydes_helpers import processes
 from wildrydes_helpers.config import load_config
 from wildrydes_helpers.iam import TRUST_POLICY
 from wildrydes_helpers.local import process as local_cloud
+from wildrydes_helpers.session import local_credentials
 
 
 @pytest.fixture
@@ -120,8 +121,9 @@ def test_unknown_service_gets_a_clear_error(lab, service, call):
 
 def test_aws_cli_works_against_it(lab):
     aws = Path(sys.executable).parent / "aws"
-    env = dict(os.environ, AWS_ENDPOINT_URL=lab.endpoint, AWS_ACCESS_KEY_ID="testing",
-               AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=lab.config.region)
+    home = local_credentials(lab.config)
+    env = dict(os.environ, AWS_ENDPOINT_URL=lab.endpoint, AWS_ACCESS_KEY_ID=home.access_key_id,
+               AWS_SECRET_ACCESS_KEY=home.secret_access_key, AWS_DEFAULT_REGION=lab.config.region)
     proc = subprocess.run([str(aws), "dynamodb", "list-tables", "--output", "json"], env=env,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr

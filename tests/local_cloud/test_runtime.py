@@ -25,7 +25,7 @@ import pytest
 
 from tests.kit.esm_testkit import ensure_role, zip_source
 from wildrydes_helpers import faults_client, processes
-from wildrydes_helpers.config import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
+from wildrydes_helpers.session import local_credentials
 
 ROLE_NAME = "runtime-test-role"
 STREAM_NAME = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$")
@@ -142,8 +142,9 @@ def test_environment_variables_and_endpoint(lab: Any, make_function: Any) -> Non
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
     assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == f"/aws/lambda/{name}"
     assert STREAM_NAME.match(env["AWS_LAMBDA_LOG_STREAM_NAME"])
-    assert env["AWS_ACCESS_KEY_ID"] == LOCAL_ACCESS_KEY_ID
-    assert env["AWS_SECRET_ACCESS_KEY"] == LOCAL_SECRET_ACCESS_KEY
+    home = local_credentials(lab.config)  # the home's, as Lambda hands a role's
+    assert env["AWS_ACCESS_KEY_ID"] == home.access_key_id
+    assert env["AWS_SECRET_ACCESS_KEY"] == home.secret_access_key
     assert env["AWS_SDK_UA_APP_ID"] == "wildrydes-fn"
     # Nothing of the server's own environment beyond what Python needs.
     assert "AWS_PROFILE" not in env
@@ -349,8 +350,9 @@ def test_aws_cli_invoke_runs_the_handler(lab: Any, make_function: Any, tmp_path:
     name = make_function("rt-cli")
     out = tmp_path / "out.json"
     aws = Path(sys.executable).with_name("aws")
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=LOCAL_ACCESS_KEY_ID,
-               AWS_SECRET_ACCESS_KEY=LOCAL_SECRET_ACCESS_KEY,
+    home = local_credentials(lab.config)
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=home.access_key_id,
+               AWS_SECRET_ACCESS_KEY=home.secret_access_key,
                AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE=os.devnull,
                AWS_SHARED_CREDENTIALS_FILE=os.devnull)
     env.pop("AWS_PROFILE", None)
@@ -407,8 +409,10 @@ def test_workers_do_not_outlive_a_killed_local_cloud(tmp_path: Path, free_port: 
     endpoint = local_cloud.start(cfg)
     server_pid = int(local_cloud.status(cfg)["pid"])
     try:
+        home = local_credentials(cfg)
         kw = {"endpoint_url": endpoint, "region_name": "us-east-1",
-              "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+              "aws_access_key_id": home.access_key_id,
+              "aws_secret_access_key": home.secret_access_key}
         role = boto3.client("iam", **kw).create_role(
             RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         lam = boto3.client("lambda", **kw)

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from wildrydes_helpers import config as config_module
 from wildrydes_helpers import session as session_module
 from wildrydes_helpers.config import (
     LOCAL_ACCOUNT_ID,
     load_config,
 )
-from wildrydes_helpers.session import get_session
+from wildrydes_helpers.session import get_session, local_credentials
 
 # Built from parts so the secrets scan (test_security.py) does not flag this file.
 REAL_LOOKING_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
 REAL_LOOKING_SECRET = "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYEXAMPLEKEY"
 
 
-def test_local_mode_uses_dummy_credentials_and_never_sends_the_users(
+def test_local_mode_uses_the_homes_credentials_and_never_sends_the_users(
         lab, fresh_sessions, monkeypatch):
     monkeypatch.setenv("AWS_PROFILE", "nonexistent")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", REAL_LOOKING_KEY)
@@ -26,15 +25,16 @@ def test_local_mode_uses_dummy_credentials_and_never_sends_the_users(
     assert local.is_local and local.endpoint == lab.endpoint
     client = local.client("dynamodb")
     creds = client._request_signer._credentials.get_frozen_credentials()
-    assert creds.access_key == config_module.LOCAL_ACCESS_KEY_ID
-    assert creds.secret_key == config_module.LOCAL_SECRET_ACCESS_KEY
+    home = local_credentials(local.config)
+    assert creds.access_key == home.access_key_id
+    assert creds.secret_key == home.secret_access_key
     sent: list[str] = []
     client.meta.events.register(
         "before-send.dynamodb.*",
         lambda request, **_: sent.append(str(request.headers.get("Authorization", ""))))
     client.list_tables()
     assert sent and all(REAL_LOOKING_KEY not in header for header in sent)
-    assert all(f"Credential={config_module.LOCAL_ACCESS_KEY_ID}/" in header for header in sent)
+    assert all(f"Credential={home.access_key_id}/" in header for header in sent)
     assert local.account_id == LOCAL_ACCOUNT_ID
     assert "local" in local.describe()
 

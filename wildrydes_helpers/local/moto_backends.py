@@ -19,6 +19,8 @@ Example
 from __future__ import annotations
 
 import bisect
+import functools
+import importlib
 import json
 import logging
 import os
@@ -38,6 +40,34 @@ from .sequence_numbers import first_sequence_number
 MOTO_LOCK = threading.RLock()
 
 WsgiApp = Callable[..., Iterable[bytes]]
+
+
+# Where moto keeps the backends of each regional service the local cloud serves.
+_REGIONAL_BACKENDS: dict[str, tuple[str, str]] = {
+    "dynamodb": ("moto.dynamodb.models", "dynamodb_backends"),
+    "kinesis": ("moto.kinesis.models", "kinesis_backends"),
+    "lambda": ("moto.awslambda.models", "lambda_backends"),
+    "logs": ("moto.logs.models", "logs_backends"),
+    "sqs": ("moto.sqs.models", "sqs_backends"),
+    "sns": ("moto.sns.models", "sns_backends"),
+}
+
+
+@functools.lru_cache(maxsize=1)
+def known_regions() -> frozenset[str]:
+    """Every region of every AWS partition, from botocore's endpoint data.
+
+    Example
+    -------
+    >>> "us-east-1" in known_regions(), ".." in known_regions()
+    (True, False)
+    """
+    # botocore (not moto) is enough here: the CLI can call this without loading moto.
+    import botocore.loaders
+
+    data = botocore.loaders.create_loader().load_data("endpoints")
+    return frozenset(region for partition in data.get("partitions", [])
+                     for region in partition.get("regions", {}))
 
 
 class FunctionNotFound(LookupError):
@@ -165,16 +195,38 @@ class MotoBackends:
             return app
         if self._dispatcher is None:
             # moto is heavy to import: loaded by the local cloud's own process only.
-            from moto.moto_server.werkzeug_app import (
-                DomainDispatcherApplication,
-                create_backend_app,
-            )
+            from moto.moto_server import werkzeug_app
 
-            self._dispatcher = DomainDispatcherApplication(create_backend_app)
+            # moto's server answers every Origin with CORS headers: a web page could then
+            # read the local cloud's answers. The local cloud sends none (router.py).
+            werkzeug_app.DISABLE_GLOBAL_CORS = True
+            self._dispatcher = werkzeug_app.DomainDispatcherApplication(
+                werkzeug_app.create_backend_app)
         if service is None:
             return self._dispatcher
         app = self._apps[service] = self._dispatcher.get_application(environ)
         return app
+
+    def region_served(self, service: str, region: str) -> bool:
+        """True when ``region`` is one of AWS's regions and moto serves ``service`` there.
+
+        Example
+        -------
+        >>> MotoBackends().region_served("dynamodb", "..")
+        False
+        >>> MotoBackends().region_served("iam", "eu-west-1")
+        True
+        """
+        if region not in known_regions():
+            return False
+        located = _REGIONAL_BACKENDS.get(service)
+        if located is None:
+            return True  # IAM and STS: global, any region's endpoint answers
+        module, name = located
+        # moto is heavy to import: loaded by the local cloud's own process only.
+        backends = getattr(importlib.import_module(module), name)
+        with MOTO_LOCK:
+            return region in backends[self.account_id]
 
     # ---- Lambda
 
@@ -357,6 +409,8 @@ class MotoBackends:
         >>> MotoBackends().queue_exists("us-east-1", "failures")  # doctest: +SKIP
         True
         """
+        if not self.region_served("sqs", region):
+            return False
         with MOTO_LOCK:
             return name in self._sqs(region).queues
 
@@ -368,6 +422,8 @@ class MotoBackends:
         >>> MotoBackends().topic_exists("us-east-1", topic_arn)  # doctest: +SKIP
         False
         """
+        if not self.region_served("sns", region):
+            return False
         with MOTO_LOCK:
             return arn in self._sns(region).topics
 

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..moto_backends import known_regions
+
 STATE_LIMIT_BYTES = 1_048_576
 PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
 READ_LIMIT = 10_000  # records per GetRecords-equivalent read, as Kinesis allows
@@ -144,6 +146,11 @@ def _check_destination(value: Any) -> dict[str, Any]:
         raise InvalidMappingError(
             f"DestinationConfig.OnFailure.Destination {destination!r} is not an SQS queue or "
             "SNS topic ARN (arn:aws:sqs:REGION:ACCOUNT:NAME or arn:aws:sns:...).")
+    if parts[3] not in known_regions():
+        raise InvalidMappingError(
+            f"DestinationConfig.OnFailure.Destination {destination!r} names the region "
+            f"{parts[3]!r}, which does not exist. Use the queue's real ARN (its region is the "
+            "mapping's, such as us-east-1).")
     return {"OnFailure": {"Destination": str(destination)}}
 
 

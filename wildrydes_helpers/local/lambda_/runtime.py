@@ -29,12 +29,7 @@ import uuid
 import zipfile
 from pathlib import Path
 
-from ...config import (
-    LOCAL_ACCESS_KEY_ID,
-    LOCAL_SECRET_ACCESS_KEY,
-    LOCAL_SESSION_TOKEN,
-    load_config,
-)
+from ...config import load_config
 from ..context import WORKER_USER_AGENT_MARK, InvokeResult, LocalCloud
 from ..moto_backends import FunctionSpec, InvalidFunctionReference
 from .logs import (
@@ -274,9 +269,9 @@ class FunctionRuntime:
             "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
             "AWS_LAMBDA_LOG_STREAM_NAME": stream,
             "AWS_ENDPOINT_URL": self.cloud.endpoint,
-            "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY_ID,
-            "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_ACCESS_KEY,
-            "AWS_SESSION_TOKEN": LOCAL_SESSION_TOKEN,
+            # The home's credentials, as Lambda hands a function its role's.
+            "AWS_ACCESS_KEY_ID": getattr(self.cloud.credentials, "access_key_id", ""),
+            "AWS_SECRET_ACCESS_KEY": getattr(self.cloud.credentials, "secret_access_key", ""),
             "AWS_SDK_UA_APP_ID": WORKER_USER_AGENT_MARK,
             "AWS_CONFIG_FILE": nowhere,
             "AWS_SHARED_CREDENTIALS_FILE": nowhere,
