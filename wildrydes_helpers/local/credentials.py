@@ -17,6 +17,7 @@ Example
 
 from __future__ import annotations
 
+import os
 import secrets
 import string
 from dataclasses import dataclass
@@ -93,6 +94,17 @@ def ensure_credentials(home: Path) -> HomeCredentials:
         KEY_ID_PREFIX + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(15)),
         "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40)),
     )
-    write_state(credentials_path(home),
-                {"access_key_id": made.access_key_id, "secret_access_key": made.secret_access_key})
+    # Two processes of one home may start at once: the first file to exist wins, and the
+    # other reads it back, so every process of the home ends with the same pair.
+    path = credentials_path(home)
+    staging = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    write_state(staging, {"access_key_id": made.access_key_id,
+                          "secret_access_key": made.secret_access_key})
+    try:
+        os.link(staging, path)
+    except FileExistsError:
+        if read_credentials(home) is None:  # a damaged file: replace it, lose nothing usable
+            os.replace(staging, path)
+    finally:
+        staging.unlink(missing_ok=True)
     return read_credentials(home) or made
