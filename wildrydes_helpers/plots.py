@@ -20,8 +20,8 @@ from typing import Any
 import pandas as pd
 
 from .colours import NEUTRAL, WINDOW_SHADES, unicorn_colours
-from .monitor import finals_from_logs, invocations_from_logs
-from .state_log import running_totals
+from .monitor import finals_from_logs
+from .state_log import assign_windows, read_calls
 from .window_model import LAB_RATE, MEAN_METRES_PER_RECORD, whole_metres
 
 FIG_WIDTH_IN = 10.0
@@ -189,7 +189,8 @@ def plot_state_over_time(logs: pd.DataFrame,
     """
     import matplotlib.pyplot as plt  # heavy: loaded only when a plot is drawn
 
-    totals = running_totals(logs, window_seconds)
+    batch, final_calls = read_calls(logs)
+    totals = assign_windows(batch, final_calls, window_seconds)
     finals = finals_from_logs(logs)
     names = sorted(set(totals["name"]) | set(finals["name"]))
     if not names:
@@ -233,7 +234,7 @@ def plot_state_over_time(logs: pd.DataFrame,
                                 textcoords="offset points", ha="right", fontsize=8)
         ax.set_ylim(0, top * 1.28)
         ax.set_ylabel(f"{name}\n(m)", color=colours[name], fontsize=9)
-    _draw_batches(axes[-1], totals, logs, colours, t0, window_seconds)
+    _draw_batches(axes[-1], totals, final_calls, colours, t0, window_seconds)
     for ax in axes:
         _shade_windows(ax, windows, t0)
         for side in ("top", "right"):
@@ -252,7 +253,7 @@ def plot_state_over_time(logs: pd.DataFrame,
     return fig, tuple(axes)
 
 
-def _draw_batches(ax: Any, totals: pd.DataFrame, logs: pd.DataFrame, colours: dict[str, str],
+def _draw_batches(ax: Any, totals: pd.DataFrame, finals: pd.DataFrame, colours: dict[str, str],
                   t0: pd.Timestamp, window_seconds: int | None) -> None:
     """Stacked bars of records per call and unicorn; final calls (no records) as stars."""
     width = 0.6 if (window_seconds or 60) >= 10 else 0.25
@@ -265,8 +266,6 @@ def _draw_batches(ax: Any, totals: pd.DataFrame, logs: pd.DataFrame, colours: di
                lw=0, gid=f"batch:{name}")
         for rid, b, n in zip(mine["request_id"], below, mine["added"], strict=True):
             bottoms[rid] = b + n
-    calls = invocations_from_logs(logs, window_seconds)
-    finals = calls[calls["kind"] == "final"] if len(calls) else calls
     if len(finals):
         ax.scatter(_seconds(finals["time"], t0), [0] * len(finals), marker="*", s=90,
                    color="white", edgecolor="black", lw=0.7, zorder=4, clip_on=False,
