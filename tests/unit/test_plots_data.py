@@ -174,7 +174,7 @@ def test_running_totals_before_any_window_closed() -> None:
 def test_state_plot_rises_through_each_window_and_resets_at_the_boundary(run60) -> None:
     fig, axes = plot_state_over_time(run60.logs)
     assert len(axes) == 3 and fig.get_figwidth() == pytest.approx(10.0)
-    assert "60 s window" in fig._suptitle.get_text()
+    assert "60 s window" in fig.get_suptitle()
     totals = running_totals(run60.logs, 60)
     finals = finals_from_logs(run60.logs)
     lines = {ln.get_gid(): ln for ax in axes[:-1] for ln in ax.lines

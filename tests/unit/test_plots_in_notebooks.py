@@ -163,7 +163,7 @@ def test_state_over_time_draws_the_logs_of_log_events() -> None:
     assert [list(ln.get_ydata()) for ln in lines] == [[0.0, 30.0, 60.0, 60.0]] * 3
     (stars,) = [c for c in axes[0].collections if c.get_gid() == "finals:Shadowfax"]
     assert [y for _, y in stars.get_offsets()] == [60.0] * 3
-    assert "3 s window" in fig._suptitle.get_text()
+    assert "3 s window" in fig.get_suptitle()
 
 
 def _code(name: str) -> str:
