@@ -270,8 +270,8 @@ def _draw_calls(ax: Any, calls: list[Call], names: Sequence[str], colours: dict[
     ax.set_xlim(0, FIG_WIDTH_IN)
     ax.set_ylim(0, 2.48)
     ax.set_axis_off()
-    ax.set_title(f"Inside window 1: Lambda hands the state from call to call, then makes "
-                 f"one final call at {window_seconds} s", fontsize=11, y=0.93)
+    ax.set_title("Inside window 1: Lambda hands the state from call to call, then makes one "
+                 "final call once the window has ended", fontsize=11, y=0.93)
     shown = _shown_calls(calls)
     widths = [2.05 if isinstance(c, Call) and c.kind == "final" else
               1.05 if isinstance(c, int) else 1.6 for c in shown]
@@ -288,8 +288,8 @@ def _draw_calls(ax: Any, calls: list[Call], names: Sequence[str], colours: dict[
         ax.add_patch(patch)
         cx, top = x + width / 2, y0 + h - 0.12
         if isinstance(call, int):
-            ax.text(cx, y0 + h / 2, f"{call} more\ncalls, one\na second, each\nhanding on\n"
-                    "its state", ha="center", va="center", fontsize=8, linespacing=1.3)
+            ax.text(cx, y0 + h / 2, f"{call} more\ncalls, about\none a second,\neach handing\n"
+                    "on its state", ha="center", va="center", fontsize=8, linespacing=1.3)
         else:
             lines = _call_lines(call, numbers.get(id(call)), names)
             for i, (text, colour, bold) in enumerate(lines):
@@ -312,11 +312,13 @@ def _call_lines(call: Call, number: int | None,
     if call.kind == "final":
         lines = [(f"final call · after {call.second:g} s", "", True),
                  ("isFinalInvokeForWindow: true", "", False),
-                 ("no records; writes the state", "", False),
+                 ("the function writes its state", "", False),
                  ("to the table in whole metres:", "", False)]
         return lines + [(f"{n} {whole_metres(call.state_out[n][0]):,} m", n, False)
                         for n in names if n in call.state_out]
-    got = "state {}" if not call.state_in else f"call {(number or 1) - 1}'s state"
+    # "empty": what AWS implies ("messages previously processed for the current window");
+    # whether it arrives as {} is undocumented (docs/semantics.md, rule 7).
+    got = "an empty state" if not call.state_in else f"call {(number or 1) - 1}'s state"
     lines = [(f"call {number} · second {call.second:g}", "", True),
              (f"gets {got}", "", False),
              (f"adds {call.records} record{'s' if call.records != 1 else ''}, returns:", "",

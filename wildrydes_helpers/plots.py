@@ -246,8 +246,8 @@ def plot_state_over_time(logs: pd.DataFrame,
         Line2D([], [], color=NEUTRAL, lw=1.6, label="running total: the state a call returns"),
         Line2D([], [], color=NEUTRAL, marker="*", ls="", markersize=11,
                markeredgecolor="black", label="final call: writes the window's total"),
-        Line2D([], [], color=NEUTRAL, ls="--", lw=1, label="window boundary: state starts "
-                                                           "again from {}")],
+        Line2D([], [], color=NEUTRAL, ls="--", lw=1,
+               label="window boundary: the state starts again, empty")],
         loc="upper center", bbox_to_anchor=(0.5, 0.955), ncol=3, fontsize=8.5, frameon=False)
     fig.tight_layout(rect=(0, 0, 1, 0.92))
     return fig, tuple(axes)

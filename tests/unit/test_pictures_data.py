@@ -112,7 +112,7 @@ def test_wrap_name_keeps_every_character_and_breaks_after_separators() -> None:
 
 # ---------------------------------------------------------------- the window picture
 
-@pytest.mark.parametrize("window", [3, 60])
+@pytest.mark.parametrize("window", [1, 3, 60])
 def test_window_picture_draws_the_producers_own_records(window: int) -> None:
     fig, (top, bottom) = plot_tumbling_windows(window, windows=3)
     arrivals = producer_arrivals(LAB_UNICORNS, 42, 3 * window)
@@ -148,9 +148,9 @@ def test_window_picture_shows_each_call_handing_its_state_to_the_next() -> None:
     calls = [c for c in window_calls(producer_arrivals(LAB_UNICORNS, 42, 180), 60)
              if c.window == 0]
     texts = _texts(bottom)
-    assert "gets state {}" in texts  # the first call of a window starts from {}
+    assert "gets an empty state" in texts  # the first call of a window starts empty
     assert "gets call 1's state" in texts and "gets call 59's state" in texts
-    assert "57 more\ncalls, one\na second, each\nhanding on\nits state" in texts
+    assert "57 more\ncalls, about\none a second,\neach handing\non its state" in texts
     for call in (calls[0], calls[1], calls[59]):
         for name, (distance, _) in call.state_out.items():
             assert f"{name} {distance:,.1f} m" in texts
@@ -159,6 +159,12 @@ def test_window_picture_shows_each_call_handing_its_state_to_the_next() -> None:
     for name, (distance, _) in final.state_out.items():
         assert f"{name} {whole_metres(distance):,} m" in texts
     assert texts.count("state") == 4  # one label per arrow between the five boxes
+
+
+def test_window_picture_of_the_longest_window_aws_allows() -> None:
+    fig, (top, bottom) = plot_tumbling_windows(900, windows=1)
+    assert "897 more\ncalls, about\none a second,\neach handing\non its state" in _texts(bottom)
+    assert [len(c.get_offsets()) for c in top.collections] == [900, 900]
 
 
 def test_window_picture_with_short_windows_shows_every_call() -> None:
