@@ -255,12 +255,13 @@ def plot_state_over_time(logs: pd.DataFrame,
 
 def _draw_batches(ax: Any, totals: pd.DataFrame, finals: pd.DataFrame, colours: dict[str, str],
                   t0: pd.Timestamp, window_seconds: int | None) -> None:
-    """Stacked bars of records per call and unicorn; final calls (no records) as stars."""
+    """Stacked bars of records per call and unicorn; final calls as stars at 0."""
     width = 0.6 if (window_seconds or 60) >= 10 else 0.25
+    bar_x = _bar_positions(totals, t0, width)
     bottoms: dict[str, float] = {}
     for name in sorted(colours):
         mine = totals[totals["name"] == name]
-        xs = _seconds(mine["time"], t0)
+        xs = [bar_x[r] for r in mine["request_id"]]
         below = [bottoms.get(r, 0.0) for r in mine["request_id"]]
         ax.bar(xs, mine["added"].tolist(), bottom=below, width=width, color=colours[name],
                lw=0, gid=f"batch:{name}")
@@ -275,6 +276,27 @@ def _draw_batches(ax: Any, totals: pd.DataFrame, finals: pd.DataFrame, colours: 
     from matplotlib.ticker import MaxNLocator
 
     ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=3))
+
+
+def _bar_positions(totals: pd.DataFrame, t0: pd.Timestamp, width: float) -> dict[str, float]:
+    """Each call's bar position: its time, moved right just enough not to cover the bar of
+    the call before (after a cold start, calls can come a few milliseconds apart).
+
+    Example
+    -------
+    >>> t = pd.Timestamp("2024-05-01T12:00:00Z")
+    >>> calls = pd.DataFrame({"request_id": ["a", "b", "c"], "time": [
+    ...     t, t + pd.Timedelta(seconds=0.07), t + pd.Timedelta(seconds=5)]})
+    >>> _bar_positions(calls, t, 0.6)
+    {'a': 0.0, 'b': 0.6, 'c': 5.0}
+    """
+    out: dict[str, float] = {}
+    last = float("-inf")
+    calls = totals.drop_duplicates("request_id").sort_values("time", kind="stable")
+    for rid, x in zip(calls["request_id"], _seconds(calls["time"], t0), strict=True):
+        out[rid] = max(x, last + width)
+        last = out[rid]
+    return out
 
 
 def _shade_windows(ax: Any, windows: pd.DataFrame, t0: pd.Timestamp) -> None:

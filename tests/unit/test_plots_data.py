@@ -236,3 +236,16 @@ def test_state_plot_shows_each_calls_batch_size(run60) -> None:
 def test_state_plot_of_no_logs_says_so() -> None:
     fig, (ax,) = plot_state_over_time(pd.DataFrame(columns=LOG_COLUMNS))
     assert "no batch calls" in ax.texts[0].get_text()
+
+
+def test_batch_bars_of_calls_a_moment_apart_do_not_cover_each_other(run60) -> None:
+    """After a cold start two calls may come milliseconds apart: both bars stay visible."""
+    logs = run60.logs.copy()
+    starts = logs.index[logs["message"].str.startswith("START")]
+    second_call = logs.loc[starts[1]:starts[2] - 1].index
+    logs.loc[second_call, "time"] = logs.loc[starts[0], "time"] + pd.Timedelta(seconds=0.07)
+    fig, axes = plot_state_over_time(logs)
+    bars = sorted((p.get_x(), p.get_x() + p.get_width()) for p in axes[-1].patches
+                  if p.get_gid() == "batch:Rocinante")
+    assert all(a1 <= b0 + 1e-9 for (_, a1), (b0, _) in zip(bars, bars[1:], strict=False))
+    assert len(bars) == 180
