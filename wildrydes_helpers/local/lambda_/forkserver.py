@@ -35,9 +35,9 @@ from ...processes import POSIX
 
 ZYGOTE_SCRIPT = Path(__file__).with_name("zygote.py")
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
-# Importing boto3 on a busy laptop can take a few seconds; a zygote slower than this is given
-# up and the workers are spawned instead.
-ZYGOTE_READY_S = 30.0
+# Importing boto3 on a busy laptop can take a few seconds; a zygote not ready this long after
+# its start is stopped (a new one is started at the next spawn) and the worker is spawned.
+ZYGOTE_READY_S = 20.0
 SPAWN_REPLY_S = 10.0
 STOP_WAIT_S = 2.0
 # Locale and search path: the variables Lambda itself sets that a machine decides.
@@ -190,6 +190,7 @@ class ForkServer:
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
         self._ready = False
+        self._started = 0.0
         self._closed = False
         self._next_id = 0
         self._replies: dict[int, dict[str, Any]] = {}
@@ -226,7 +227,7 @@ class ForkServer:
                 raise
             finally:
                 theirs.close()
-            self._sock, self._ready = ours, False
+            self._sock, self._ready, self._started = ours, False, time.monotonic()
             threading.Thread(target=self._read, args=(ours, self._proc), name="zygote",
                              daemon=True).start()
 
@@ -289,13 +290,14 @@ class ForkServer:
             return self._workers[pid]
 
     def _wait_ready(self) -> socket.socket:
-        deadline = time.monotonic() + ZYGOTE_READY_S
         with self._state:
             while not self._ready:
                 if self._closed or self._sock is None:
                     raise ZygoteError("the zygote stopped before it was ready")
-                remaining = deadline - time.monotonic()
+                remaining = self._started + ZYGOTE_READY_S - time.monotonic()
                 if remaining <= 0:
+                    if self._proc is not None:
+                        self._proc.kill()  # its reader thread then forgets it
                     raise ZygoteError(f"the zygote was not ready within {ZYGOTE_READY_S:.0f} s")
                 self._state.wait(remaining)
             return self._sock  # type: ignore[return-value]

@@ -103,6 +103,17 @@ def _kill_group(pid: int) -> None:
         pass
 
 
+def _peek_exited() -> int:
+    """A child that has exited, left unreaped; 0 when none; -1 when waitid is unavailable."""
+    if not (hasattr(os, "waitid") and hasattr(os, "WNOWAIT")):
+        return -1
+    try:
+        info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return 0
+    return info.si_pid if info is not None else 0
+
+
 def _close_all_but(keep: set[int]) -> None:
     low = 3
     for fd in [*sorted(f for f in keep if f >= 3), CLOSE_UP_TO]:
@@ -219,34 +230,25 @@ class Zygote:
     def reap(self) -> None:
         """Kill the group of every worker that ended, then reap it and tell the server."""
         while self.children:
-            pid = self._next_exited()
-            if not pid:
+            pid = _peek_exited()
+            if pid == 0:
                 return
-            _kill_group(pid)  # a zombie still holds its pid: the group id is still its own
-            try:
-                _, status = os.waitpid(pid, 0)
-            except ChildProcessError:
-                status = 0
+            if pid > 0:
+                _kill_group(pid)  # a zombie still holds its pid: the group id is still its own
+                try:
+                    _, status = os.waitpid(pid, 0)
+                except ChildProcessError:
+                    status = 0
+            else:  # no waitid here (macOS before Python 3.13): reap first, then kill
+                try:
+                    pid, status = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    return
+                if pid == 0:
+                    return
+                _kill_group(pid)
             self.children.discard(pid)
             self.send({"t": "exit", "pid": pid, "rc": os.waitstatus_to_exitcode(status)})
-
-    def _next_exited(self) -> int:
-        if hasattr(os, "waitid") and hasattr(os, "WNOWAIT"):
-            try:
-                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-            except ChildProcessError:
-                return 0
-            return info.si_pid if info is not None else 0
-        try:  # no waitid: reap first, then kill the rest of the group
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return 0
-        if pid:
-            _kill_group(pid)
-            self.children.discard(pid)
-            self.send({"t": "exit", "pid": pid, "rc": os.waitstatus_to_exitcode(status)})
-            return self._next_exited()
-        return 0
 
     def shutdown(self) -> None:
         """Kill every worker's group and reap them all."""
