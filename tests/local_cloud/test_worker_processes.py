@@ -20,7 +20,7 @@ import psutil
 import pytest
 
 from wildrydes_helpers import processes
-from wildrydes_helpers.local.lambda_.forkserver import ForkServer, fork_available
+from wildrydes_helpers.local.lambda_.forkserver import ForkServer, ZygoteError, fork_available
 from wildrydes_helpers.local.lambda_.pool import InitFailed, Worker
 from wildrydes_helpers.local.moto_backends import FunctionSpec
 
@@ -267,3 +267,14 @@ def test_spawned_worker_runs_without_a_zygote(tmp_path: Path) -> None:
         assert body["preloaded"] is False  # a new interpreter: the function imports boto3
     finally:
         worker.stop()
+
+
+def test_a_closed_fork_server_refuses_to_fork(tmp_path: Path) -> None:
+    if not fork_available():
+        pytest.skip("fork is not available here")
+    forks = ForkServer()
+    forks.start()
+    forks.close()
+    # The runtime catches this and spawns the worker instead (runtime._spawn).
+    with pytest.raises(ZygoteError):
+        _start(forks, tmp_path)
