@@ -46,7 +46,7 @@ SOURCE = textwrap.dedent('''
             out["grandchild"] = child.pid
             with open(event["report"], "w") as report:
                 report.write(str(child.pid))
-        if action == "grandchild_then_sleep":
+        if action in ("grandchild_then_sleep", "sleep"):
             time.sleep(event["seconds"])
         if action == "exit":
             sys.exit(4)
@@ -190,7 +190,8 @@ def test_a_killed_worker_takes_its_group_and_reads_signal_killed(
     assert _run(worker, {"action": "grandchild", "report": str(report)})[0] == "ok"
     grandchild = int(report.read_text())
     assert processes.is_alive(grandchild)
-    status, body = _run(worker, {}, kill=True)
+    # Busy until killed: a quick answer could come before the kill lands.
+    status, body = _run(worker, {"action": "sleep", "seconds": 30}, kill=True)
     assert status == "died"
     assert body["errorMessage"].endswith("Runtime exited with error: signal: killed")
     assert _gone_within(grandchild)
