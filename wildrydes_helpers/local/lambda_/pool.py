@@ -263,9 +263,13 @@ class Worker:
                   "deadline": (started + timeout) * 1000, "n": len(payload)}
         events: list[LogEvent] = []
         try:
-            write_all(self.request_fd, json.dumps(header).encode() + b"\n" + payload)
             if kill:
+                # The fault "the worker died during the invocation": killed first and waited
+                # for, so a quick function cannot answer before the kill lands.
                 self.kill()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(STOP_WAIT_S)
+            write_all(self.request_fd, json.dumps(header).encode() + b"\n" + payload)
             while True:
                 reply, body = self.reader.read(deadline)
                 if reply.get("t") == "log":
