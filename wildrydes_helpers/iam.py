@@ -1,4 +1,9 @@
-"""Step 2: the function's role, with the managed Kinesis policy and a PutItem-only policy.
+"""Step 2: the function's role: the managed Kinesis policy and the lab's write policy.
+
+The write policy allows two actions, each on one resource: ``dynamodb:PutItem`` on the table,
+and ``sqs:SendMessage`` on the trigger's on-failure queue. AWS's developer guide: "To send
+records of failed batches to an SQS queue or SNS topic, your function needs additional
+permissions" (``sqs:SendMessage`` for SQS).
 
 Example
 -------
@@ -36,19 +41,36 @@ TRUST_POLICY: dict[str, Any] = {
 }
 
 
-def write_policy_document(table: str) -> dict[str, Any]:
-    """The policy that lets the function put items into exactly this table, and nothing else.
+def write_policy_document(table: str, failure_queue: str) -> dict[str, Any]:
+    """The policy that lets the function put items into exactly this table, and lets its
+    trigger send failure records to exactly this queue; nothing else.
 
     Example
     -------
-    >>> doc = write_policy_document("arn:aws:dynamodb:us-east-1:123456789012:table/T")
-    >>> doc["Statement"][0]["Action"], doc["Statement"][0]["Resource"]
-    ('dynamodb:PutItem', 'arn:aws:dynamodb:us-east-1:123456789012:table/T')
+    >>> doc = write_policy_document("arn:aws:dynamodb:us-east-1:123456789012:table/T",
+    ...                             "arn:aws:sqs:us-east-1:123456789012:Q")
+    >>> [(s["Action"], s["Resource"].rsplit(":", 1)[-1]) for s in doc["Statement"]]
+    [('dynamodb:PutItem', 'table/T'), ('sqs:SendMessage', 'Q')]
     """
     return {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": table}],
+        "Statement": [
+            {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": table},
+            {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": failure_queue},
+        ],
     }
+
+
+def failure_queue_arn(queue_name: str, table: str) -> str:
+    """The on-failure queue's ARN, known before the queue exists (step 3 creates it).
+
+    Example
+    -------
+    >>> failure_queue_arn("Q", "arn:aws:dynamodb:us-east-1:123456789012:table/T")
+    'arn:aws:sqs:us-east-1:123456789012:Q'
+    """
+    parts = arn_parts(table)
+    return f"arn:{parts['partition']}:sqs:{parts['region']}:{parts['account']}:{queue_name}"
 
 
 def arn_parts(arn: str) -> dict[str, str]:
@@ -99,7 +121,8 @@ def _ensure_policy(lab: LabSession, arn: str, name: str, document: dict[str, Any
         policy = iam.get_policy(PolicyArn=arn)["Policy"]
     except iam.exceptions.NoSuchEntityException:
         iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(document),
-                          Description="Lets WildRydesAggregator put items into its table only.",
+                          Description="Lets WildRydesAggregator put items into its table and its "
+                                      "trigger report failures to its queue only.",
                           Tags=tag_list(lab_tags(lab.config)))
         return "created"
     refuse_unless_ours("IAM policy", name, policy_tags(lab, arn), lab.config)
@@ -181,7 +204,8 @@ def create_role(*, session: LabSession | None = None) -> StepResult:
 
     policy_arn = write_policy_arn(cfg.write_policy_name, table)
     policy_state = _ensure_policy(session, policy_arn, cfg.write_policy_name,
-                                  write_policy_document(table))
+                                  write_policy_document(
+                                      table, failure_queue_arn(cfg.failure_queue_name, table)))
     if policy_state != "up to date":
         changes.append(f"write policy {policy_state}")
 
@@ -199,7 +223,8 @@ def create_role(*, session: LabSession | None = None) -> StepResult:
         "role": f"{cfg.role_name}: {role_state}",
         "managed policy": "AWSLambdaKinesisExecutionRole: attached",
         "write policy": f"{cfg.write_policy_name}: {policy_state}",
-        "allows": f"dynamodb:PutItem on {mask_arn(table)} only",
+        "allows": (f"dynamodb:PutItem on {mask_arn(table)} only; sqs:SendMessage on "
+                   f"{mask_arn(failure_queue_arn(cfg.failure_queue_name, table))} only"),
     })
 
 

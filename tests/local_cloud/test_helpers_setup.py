@@ -53,7 +53,7 @@ def test_a_table_with_other_keys_is_a_mismatch_with_a_fix(lab):
     assert "'id'" in text and "'name'" in text and "06_clean_up" in text
 
 
-def test_create_role_twice_puts_only_putitem_on_the_table(lab):
+def test_create_role_twice_allows_putitem_on_the_table_and_sendmessage_on_the_queue(lab):
     s = prefixed(lab, "hs-role")
     wr.create_table(session=s)
     first = wr.create_role(session=s)
@@ -62,7 +62,9 @@ def test_create_role_twice_puts_only_putitem_on_the_table(lab):
     doc = json.loads(calls_named(first.calls, "CreatePolicy")[0].params["PolicyDocument"])
     assert doc["Statement"] == [{
         "Effect": "Allow", "Action": "dynamodb:PutItem",
-        "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/hs-role-UnicornAggregation"}]
+        "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/hs-role-UnicornAggregation"}, {
+        "Effect": "Allow", "Action": "sqs:SendMessage",
+        "Resource": "arn:aws:sqs:us-east-1:123456789012:hs-role-wildrydes-aggregator-failures"}]
     attached = {c.params["PolicyArn"] for c in calls_named(first.calls, "AttachRolePolicy")}
     assert attached == {
         "arn:aws:iam::aws:policy/service-role/AWSLambdaKinesisExecutionRole",

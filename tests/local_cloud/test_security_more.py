@@ -12,7 +12,7 @@ import wildrydes_helpers as wr
 from tests.kit.helpers_kit import prefixed
 from tests.kit.sockets_kit import listening_sockets
 from wildrydes_helpers.faults_client import set_faults
-from wildrydes_helpers.iam import managed_policy_arn
+from wildrydes_helpers.iam import failure_queue_arn, managed_policy_arn
 
 
 def _other_addresses() -> list[str]:
@@ -43,7 +43,7 @@ def test_the_local_cloud_listens_on_loopback_only(lab):
         assert sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_the_role_may_only_put_items_into_the_labs_table(lab):
+def test_the_role_may_only_put_items_into_the_table_and_report_to_the_queue(lab):
     s = prefixed(lab, "sec-role")
     wr.create_table(session=s)
     wr.create_role(session=s)
@@ -59,8 +59,10 @@ def test_the_role_may_only_put_items_into_the_labs_table(lab):
         "PolicyVersion"]["Document"]
     if isinstance(document, str):
         document = json.loads(document)
+    queue_arn = failure_queue_arn(s.config.failure_queue_name, table_arn)
     assert document["Statement"] == [
-        {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": table_arn}]
+        {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": table_arn},
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn}]
 
 
 def test_what_a_student_sees_shows_the_account_masked(lab):

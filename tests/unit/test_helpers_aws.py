@@ -39,7 +39,10 @@ def test_all_steps_send_the_labs_exact_parameters(aws_lab):
     doc = json.loads(calls_named(role.calls, "CreatePolicy")[0].params["PolicyDocument"])
     assert doc == {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Action": "dynamodb:PutItem",
-        "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/UnicornAggregation"}]}
+        "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/UnicornAggregation"}, {
+        # AWS: the trigger needs sqs:SendMessage to send failure records to the queue.
+        "Effect": "Allow", "Action": "sqs:SendMessage",
+        "Resource": "arn:aws:sqs:us-east-1:123456789012:wildrydes-aggregator-failures"}]}
 
     fn = wr.create_function(session=aws_lab)
     assert fn.status == "created"
