@@ -203,10 +203,13 @@ def invocations_from_logs(df: pd.DataFrame, window_seconds: int | None = None) -
     if out.empty:
         return out
     out = out.sort_values("time", kind="stable").reset_index(drop=True)
+    for column in ("windowStart", "windowEnd"):  # all NaT before a final: make them UTC times
+        out[column] = pd.to_datetime(out[column], utc=True)
     finals = out[out["kind"] == "final"]
     for i in out.index[out["kind"] == "batch"]:
+        # No final yet (the first window is still open): nothing to compare the times with.
         later = finals[(finals["time"] >= out.at[i, "time"])
-                       & (finals["windowStart"] <= out.at[i, "time"])]
+                       & (finals["windowStart"] <= out.at[i, "time"])] if len(finals) else finals
         if len(later):
             first = later.iloc[0]
             out.loc[i, ["shardId", "windowStart", "windowEnd"]] = \

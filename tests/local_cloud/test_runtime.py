@@ -25,6 +25,7 @@ import pytest
 
 from tests.kit.esm_testkit import ensure_role, zip_source
 from wildrydes_helpers import faults_client, processes
+from wildrydes_helpers.local.credentials import read_credentials
 from wildrydes_helpers.session import local_credentials
 
 ROLE_NAME = "runtime-test-role"
@@ -142,9 +143,12 @@ def test_environment_variables_and_endpoint(lab: Any, make_function: Any) -> Non
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
     assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == f"/aws/lambda/{name}"
     assert STREAM_NAME.match(env["AWS_LAMBDA_LOG_STREAM_NAME"])
-    home = local_credentials(lab.config)  # the home's, as Lambda hands a role's
-    assert env["AWS_ACCESS_KEY_ID"] == home.access_key_id
-    assert env["AWS_SECRET_ACCESS_KEY"] == home.secret_access_key
+    # The home's own key pair, as Lambda hands a function its role's credentials.
+    home_keys = read_credentials(lab.config.home)
+    assert home_keys is not None
+    assert env["AWS_ACCESS_KEY_ID"] == home_keys.access_key_id
+    assert env["AWS_SECRET_ACCESS_KEY"] == home_keys.secret_access_key
+    assert "AWS_SESSION_TOKEN" not in env
     assert env["AWS_SDK_UA_APP_ID"] == "wildrydes-fn"
     # Nothing of the server's own environment beyond what Python needs.
     assert "AWS_PROFILE" not in env

@@ -17,3 +17,16 @@ def test_parsing_is_defensive():
                          "message": 'Final: {"window": 3, "state": []}'}])
     assert finals_from_logs(bad).empty
     assert invocations_from_logs(bad).empty
+
+
+def test_batches_before_the_first_final_are_placed_in_their_window():
+    # 04 can read the logs while the first window is still open: no Final: line yet.
+    t = pd.Timestamp("2024-05-01T12:00:01.5Z")
+    rows = [(t, "START RequestId: 0a1 Version: $LATEST"),
+            (t, 'Adding: {"name": "Shadowfax", "distance": 30.0, "records": 1}'),
+            (t, "REPORT RequestId: 0a1\tDuration: 1.00 ms")]
+    logs = pd.DataFrame([{"time": at, "log_stream": "s", "message": m} for at, m in rows])
+    calls = invocations_from_logs(logs, window_seconds=60)
+    assert calls["kind"].tolist() == ["batch"]
+    assert calls.at[0, "windowStart"] == pd.Timestamp("2024-05-01T12:00:00Z")
+    assert calls.at[0, "records"] == 1

@@ -177,7 +177,7 @@ def test_a_poller_reads_the_fake_stream_and_invokes_the_fake_runner() -> None:
 
 
 def test_the_runtime_finds_functions_through_the_fake_moto(tmp_path: Path) -> None:
-    runtime = FunctionRuntime(_fake_cloud(), home=tmp_path)
+    runtime = FunctionRuntime(_fake_cloud(), home=tmp_path, worker_start="spawn")  # no zygote
     try:
         spec = runtime.function_spec(FUNCTION, REGION)
         assert (spec.name, spec.handler, spec.role) == (FUNCTION, "index.handler", ROLE)

@@ -110,6 +110,8 @@ class FunctionSpec:
     code_sha: str
     package_type: str
     code: bytes = field(compare=False, repr=False)
+    # PutFunctionConcurrency's value (None: not set); read by the runtime's throttle.
+    reserved_concurrency: int | None = field(default=None, compare=False)
 
     @property
     def log_group(self) -> str:
@@ -260,6 +262,8 @@ class MotoBackends:
                                          for k, v in (fn.environment_vars or {}).items())),
                 code_sha=fn.code_sha_256 or "", package_type=fn.package_type or "Zip",
                 code=fn.code_bytes or b"",
+                reserved_concurrency=(None if fn.reserved_concurrency is None
+                                      else int(fn.reserved_concurrency)),
             )
 
     # ---- Kinesis

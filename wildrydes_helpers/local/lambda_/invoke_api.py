@@ -3,7 +3,8 @@
 moto would need Docker to run a function; this route hands the request to the local cloud's
 own runtime (runtime.py), so ``aws lambda invoke`` and boto3's ``invoke`` run the real
 handler. Headers and status codes follow AWS: 200 with the function's response (and
-``X-Amz-Function-Error`` when it failed), 202 for ``Event``, 204 for ``DryRun``.
+``X-Amz-Function-Error`` when it failed), 202 for ``Event``, 204 for ``DryRun``, 429
+``TooManyRequestsException`` when the function already runs as many invocations as it may.
 
 Example
 -------
@@ -21,11 +22,29 @@ from werkzeug.wrappers import Request, Response
 from ..aws_errors import json_error
 from ..context import LocalCloud
 from ..moto_backends import FunctionNotFound
+from .concurrency import TooManyRequests
 from .logs import LOG_TAIL_BYTES
 from .runtime import INVOCATION_TYPES, InvalidInvocation, RuntimeStopped
 
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024  # 6,291,456 bytes: Lambda's limit for RequestResponse
 MAX_ASYNC_PAYLOAD = 256 * 1024  # Lambda's limit for Event
+RETRY_AFTER_S = 1
+
+
+def throttled(exc: TooManyRequests) -> Response:
+    """Lambda's throttle: HTTP 429 ``TooManyRequestsException`` with its ``Reason``.
+
+    Example
+    -------
+    >>> resp = throttled(TooManyRequests("fn", 10, reserved=None))
+    >>> resp.status_code, json.loads(resp.get_data())["Reason"]
+    (429, 'ConcurrentInvocationLimitExceeded')
+    """
+    body = json.dumps({"__type": "TooManyRequestsException", "Type": "User",
+                       "message": str(exc), "Reason": exc.reason})
+    return Response(body, status=429, content_type="application/json",
+                    headers={"x-amzn-ErrorType": "TooManyRequestsException",
+                             "Retry-After": str(RETRY_AFTER_S)})
 
 
 def handle_invoke(cloud: LocalCloud, request: Request, function: str, region: str) -> Response:
@@ -73,6 +92,8 @@ def handle_invoke(cloud: LocalCloud, request: Request, function: str, region: st
         return json_error(400, "InvalidParameterValueException", str(exc))
     except RuntimeStopped as exc:
         return json_error(503, "ServiceException", str(exc))
+    except TooManyRequests as exc:
+        return throttled(exc)
     headers = {"x-amzn-RequestId": result.request_id}
     if invocation_type == "RequestResponse":
         headers["X-Amz-Executed-Version"] = result.executed_version

@@ -1,10 +1,11 @@
 """Worker processes of the runtime: the pipe protocol, one worker, the pool of a function.
 
-Each worker (worker.py) is one Lambda execution environment. The server talks to it over a
-pipe pair of its own (never the worker's stdout): one JSON header line per message, then
-``n`` bytes of body (see worker.py). A ``WorkerPool`` holds the workers of one function
-version: idle ones wait in it, busy ones are counted, and idle ones are reclaimed after a
-while, as Lambda does.
+Each worker (worker.py) is one Lambda execution environment, forked by the local cloud's
+zygote or spawned where fork is unavailable (forkserver.py), in a process group of its own.
+The server talks to it over a pipe pair of its own (never the worker's stdout): one JSON
+header line per message, then ``n`` bytes of body (see worker.py). A ``WorkerPool`` holds
+the workers of one function version: idle ones wait in it, busy ones are counted, and idle
+ones are reclaimed after a while, as Lambda does.
 
 Example
 -------
@@ -20,18 +21,17 @@ import json
 import os
 import select
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ...processes import rss_mb
 from ..moto_backends import FunctionSpec
+from .forkserver import ForkServer, spawn_worker
 from .logs import LogEvent, error_json, exit_reason, now_ms, timeout_message
 
-WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the init phase of an on-demand environment
 MAX_LOG_EVENTS = 10_000  # per invocation: a runaway print loop must not exhaust the server
 STOP_WAIT_S = 2.0
@@ -124,10 +124,26 @@ def write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
+class WorkerProcess(Protocol):
+    """What the pool needs of a worker's process (forkserver.py's ForkedProcess and
+    SpawnedProcess): ``kill`` takes the worker's whole process group."""
+
+    pid: int
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def kill(self) -> None: ...
+
+
 class Worker:
     """One worker process (one execution environment) and the server's end of its pipes."""
 
-    def __init__(self, spec: FunctionSpec, proc: subprocess.Popen[bytes], request_fd: int,
+    def __init__(self, spec: FunctionSpec, proc: WorkerProcess, request_fd: int,
                  response_fd: int, stream: str) -> None:
         self.spec = spec
         self.proc = proc
@@ -143,9 +159,11 @@ class Worker:
         self.idle_since = time.monotonic()
 
     @classmethod
-    def start(cls, spec: FunctionSpec, env: dict[str, str], cwd: Path,
-              stream: str) -> Worker:
+    def start(cls, spec: FunctionSpec, env: dict[str, str], cwd: Path, stream: str,
+              forkserver: ForkServer | None = None) -> Worker:
         """Start a worker process for ``spec`` (it then runs its init phase).
+
+        Forked by ``forkserver``'s zygote when one is given, else a new interpreter.
 
         Example
         -------
@@ -155,12 +173,11 @@ class Worker:
         response_r, response_w = os.pipe()
         spawned, spawned_ms = time.perf_counter(), now_ms()
         try:
-            proc = subprocess.Popen(
-                [sys.executable, "-P", str(WORKER_SCRIPT), str(request_r), str(response_w)],
-                env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                pass_fds=(request_r, response_w), close_fds=True,
-            )
-        except OSError:
+            if forkserver is not None:
+                proc: WorkerProcess = forkserver.spawn(env, cwd, request_r, response_w)
+            else:
+                proc = spawn_worker(env, cwd, request_r, response_w)
+        except Exception:
             for fd in (request_w, response_r):
                 os.close(fd)
             raise
@@ -189,12 +206,14 @@ class Worker:
         return self._peak_mb
 
     def kill(self) -> None:
-        """Kill the process only; safe from any thread (the owner sees the pipe close)."""
+        """Kill the process and its group only; safe from any thread (the owner sees the
+        pipe close)."""
         with contextlib.suppress(ProcessLookupError, OSError):
             self.proc.kill()
 
     def stop(self) -> None:
-        """Kill the process and close the pipes; only the thread that owns the worker."""
+        """Kill the process and its group, close the pipes; only the thread that owns the
+        worker."""
         if self._stopped:
             return
         self._stopped = True
@@ -244,9 +263,13 @@ class Worker:
                   "deadline": (started + timeout) * 1000, "n": len(payload)}
         events: list[LogEvent] = []
         try:
-            write_all(self.request_fd, json.dumps(header).encode() + b"\n" + payload)
             if kill:
+                # The fault "the worker died during the invocation": killed first and waited
+                # for, so a quick function cannot answer before the kill lands.
                 self.kill()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(STOP_WAIT_S)
+            write_all(self.request_fd, json.dumps(header).encode() + b"\n" + payload)
             while True:
                 reply, body = self.reader.read(deadline)
                 if reply.get("t") == "log":

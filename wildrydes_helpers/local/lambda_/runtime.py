@@ -2,10 +2,17 @@
 
 Each function gets a small pool of worker processes (pool.py, worker.py), each one a Lambda
 execution environment: it imports the handler's module once and serves one invocation at a
-time. Concurrent invocations of one function (one per shard poller, say) start more workers,
-as Lambda scales out. When the function's code or configuration changes, its workers are
-replaced at the next invocation. Every invocation is written to the function's log group
-(logs.py). The function's code and settings are read through ``cloud.backends``.
+time. Workers are forked from the local cloud's zygote, which has already imported boto3
+(forkserver.py, zygote.py), so a cold start pays only for the function's own init; where
+fork is unavailable they are spawned. Concurrent invocations of one function (one per shard
+poller, say) start more workers, as Lambda scales out, up to a cap per function
+(concurrency.py: over it, Invoke is throttled with 429). When the function's code or
+configuration changes, its workers are replaced at the next invocation. Every invocation is
+written to the function's log group (logs.py). The function's code and settings are read
+through ``cloud.backends``.
+
+A function's environment holds Lambda's variables, the function's own Environment and the
+home's credentials (as Lambda hands a function its role's), never the server's environment.
 
 Example
 -------
@@ -17,7 +24,6 @@ b'null'
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
 import json
 import os
@@ -31,7 +37,10 @@ from pathlib import Path
 
 from ...config import load_config
 from ..context import WORKER_USER_AGENT_MARK, InvokeResult, LocalCloud
+from ..credentials import HomeCredentials, ensure_credentials
 from ..moto_backends import FunctionSpec, InvalidFunctionReference
+from .concurrency import ConcurrencyLimits, TooManyRequests, function_limit
+from .forkserver import ForkServer, ZygoteError, fork_available, zygote_environment
 from .logs import (
     LogEvent,
     error_json,
@@ -48,9 +57,11 @@ from .worker import error_log
 
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 REAP_EVERY_S = 10.0
-# What a worker keeps of the server's environment: only what Python itself needs.
-KEPT_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "PYTHONPATH", "TMPDIR",
-                    "SYSTEMROOT")
+# Lambda queues an Event invocation that is throttled and tries again; this one waits this
+# long for a free worker before it is dropped (with a line in the local cloud's log).
+EVENT_SLOT_WAIT_S = 60.0
+# "fork" (the default where available) or "spawn": how workers start.
+WORKER_START_VARIABLE = "WILDRYDES_WORKER_START"
 
 
 class InvalidInvocation(ValueError):
@@ -76,14 +87,24 @@ class FunctionRuntime:
     (200, None)
     """
 
-    def __init__(self, cloud: LocalCloud, home: Path | None = None) -> None:
+    def __init__(self, cloud: LocalCloud, home: Path | None = None,
+                 worker_start: str | None = None) -> None:
         self.cloud = cloud
-        self.code_root = Path(home if home is not None else load_config().home) / "functions"
+        home_dir = Path(home if home is not None else load_config().home)
+        self.code_root = home_dir / "functions"
         # Code unpacked by an earlier run of the local cloud is never used again.
         shutil.rmtree(self.code_root, ignore_errors=True)
+        self.credentials: HomeCredentials = cloud.credentials or ensure_credentials(home_dir)
         self._pools: dict[tuple[str, str, str], WorkerPool] = {}
         self._lock = threading.Lock()
         self._closed = False
+        self.limits = ConcurrencyLimits()
+        start = worker_start or os.environ.get(WORKER_START_VARIABLE, "fork")
+        self.forkserver: ForkServer | None = None
+        if start != "spawn" and fork_available():
+            # Started now: it imports boto3 while the student is still reading.
+            self.forkserver = ForkServer()
+            self.forkserver.start()
         self._stop_reaping = threading.Event()
         threading.Thread(target=self._reap_forever, name="reaper", daemon=True).start()
 
@@ -177,13 +198,20 @@ class FunctionRuntime:
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
             pool.close()
+        if self.forkserver is not None:
+            self.forkserver.close()  # the zygote kills what is left of every worker's group
 
     # -- one invocation -----------------------------------------------------------------
 
     def _run_event(self, spec: FunctionSpec, payload: bytes, request_id: str,
                    invoked_arn: str) -> None:
-        with contextlib.suppress(RuntimeStopped):  # deleted or stopping: the event is dropped
-            self._run(spec, payload, request_id, invoked_arn)
+        try:
+            self._run(spec, payload, request_id, invoked_arn, slot_wait_s=EVENT_SLOT_WAIT_S)
+        except RuntimeStopped:  # deleted or stopping: the event is dropped
+            pass
+        except TooManyRequests as exc:
+            print(f"wildrydes runtime: Event invocation {request_id} dropped: {exc}",
+                  flush=True)
 
     def _pool(self, key: tuple[str, str, str]) -> WorkerPool:
         with self._lock:
@@ -194,8 +222,20 @@ class FunctionRuntime:
                 pool = self._pools[key] = WorkerPool()
             return pool
 
-    def _run(self, spec: FunctionSpec, payload: bytes, request_id: str,
-             invoked_arn: str) -> InvokeResult:
+    def _run(self, spec: FunctionSpec, payload: bytes, request_id: str, invoked_arn: str,
+             slot_wait_s: float = 0.0) -> InvokeResult:
+        """Run one invocation in a slot of the function's concurrency (or raise the throttle)."""
+        key = (spec.region, spec.name)
+        limit = function_limit(spec.reserved_concurrency)
+        if not self.limits.acquire(key, limit, slot_wait_s):
+            raise TooManyRequests(spec.name, limit, spec.reserved_concurrency)
+        try:
+            return self._run_in_slot(spec, payload, request_id, invoked_arn)
+        finally:
+            self.limits.release(key)
+
+    def _run_in_slot(self, spec: FunctionSpec, payload: bytes, request_id: str,
+                     invoked_arn: str) -> InvokeResult:
         started_ms = now_ms()
         unsupported = _unsupported(spec)
         if unsupported:
@@ -241,7 +281,14 @@ class FunctionRuntime:
         code_dir = self._code_dir(spec)
         stream = log_stream_name(version=spec.version)
         self.cloud.backends.ensure_log_stream(spec.region, spec.log_group, stream)
-        worker = Worker.start(spec, self._environment(spec, code_dir, stream), code_dir, stream)
+        env = self._environment(spec, code_dir, stream)
+        try:
+            worker = Worker.start(spec, env, code_dir, stream, self.forkserver)
+        except ZygoteError as exc:
+            # The zygote is restarted at the next spawn; this worker starts the slow way.
+            print(f"wildrydes runtime: {exc}; starting the worker without the zygote",
+                  flush=True)
+            worker = Worker.start(spec, env, code_dir, stream)
         if not pool.add(worker):
             worker.stop()
             raise RuntimeStopped("The function was deleted or the local cloud is stopping.")
@@ -253,7 +300,8 @@ class FunctionRuntime:
         return worker
 
     def _environment(self, spec: FunctionSpec, code_dir: Path, stream: str) -> dict[str, str]:
-        env = {k: os.environ[k] for k in KEPT_ENVIRONMENT if k in os.environ}
+        """The function's whole environment: nothing of the server's own (see the module)."""
+        env = zygote_environment(os.environ)  # search path and locale, as Lambda sets them
         env.update(dict(spec.environment))
         nowhere = str(self.code_root / "no-aws-config")  # keeps the user's ~/.aws out
         env.update({
@@ -269,16 +317,17 @@ class FunctionRuntime:
             "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
             "AWS_LAMBDA_LOG_STREAM_NAME": stream,
             "AWS_ENDPOINT_URL": self.cloud.endpoint,
-            # The home's credentials, as Lambda hands a function its role's.
-            "AWS_ACCESS_KEY_ID": getattr(self.cloud.credentials, "access_key_id", ""),
-            "AWS_SECRET_ACCESS_KEY": getattr(self.cloud.credentials, "secret_access_key", ""),
+            # The home's key pair, as Lambda hands a function its role's credentials.
+            "AWS_ACCESS_KEY_ID": self.credentials.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.credentials.secret_access_key,
             "AWS_SDK_UA_APP_ID": WORKER_USER_AGENT_MARK,
             "AWS_CONFIG_FILE": nowhere,
             "AWS_SHARED_CREDENTIALS_FILE": nowhere,
             "AWS_EC2_METADATA_DISABLED": "true",
             "TZ": "UTC",
         })
-        env.pop("AWS_PROFILE", None)
+        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+            env.pop(key, None)  # the function's own Environment must not name other keys
         return env
 
     def _code_dir(self, spec: FunctionSpec) -> Path:

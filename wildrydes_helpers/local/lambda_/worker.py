@@ -1,13 +1,21 @@
 """The process that runs one Lambda function for the local cloud: its execution environment.
 
-Started by pool.py as ``python -P worker.py <request fd> <response fd>`` with the
-function's environment (``_HANDLER``, ``LAMBDA_TASK_ROOT``, the AWS_* variables). It imports
-the handler's module once, then serves one invocation at a time for as long as it lives, so
+A worker starts in one of two ways, with the function's environment (``_HANDLER``,
+``LAMBDA_TASK_ROOT``, the AWS_* variables) and in a process group of its own:
+
+- forked by the local cloud's zygote (zygote.py), which has already imported boto3 and
+  botocore, so a function's cold start does not pay for the SDK's import; the zygote calls
+  ``serve`` in the new child;
+- or, where fork is unavailable, started by pool.py as
+  ``python -P worker.py <request fd> <response fd>``, which calls ``main``.
+
+Either way the worker imports the handler's module itself (the function's own init, reported
+as ``Init Duration``), then serves one invocation at a time for as long as it lives, so
 module-level state survives between invocations as in a warm Lambda environment.
 
-It is run as a script by path and imports only the standard library (and, after the first
-invocation, the package's process helpers to measure its memory), so a cold start costs one
-interpreter start plus the function's own imports.
+This file imports only the standard library: the zygote loads it by path, and everything it
+imports would be in every function's ``sys.modules``. The local cloud reads a worker's memory
+itself (pool.py), so nothing here needs the package's helpers.
 
 Protocol: every message, in both directions, is one JSON header line, followed by exactly
 ``header["n"]`` bytes of body when ``n`` is present. The worker sends ``ready`` (or
@@ -289,15 +297,26 @@ def _invoke(handler: Any, header: dict[str, Any], body: bytes, capture: LogCaptu
 
 
 def main(argv: list[str]) -> int:
-    """Serve invocations on the pipes named in ``argv`` until end of file.
+    """Serve invocations on the pipes named in ``argv`` (the spawned worker's entry point).
 
     Example
     -------
     >>> main(["worker.py", "5", "6"])  # doctest: +SKIP
     0
     """
-    started = time.perf_counter()
-    request_fd, response_fd = int(argv[1]), int(argv[2])
+    return serve(int(argv[1]), int(argv[2]), time.perf_counter())
+
+
+def serve(request_fd: int, response_fd: int, started: float) -> int:
+    """Import the function's module, report ``ready``, then serve invocations until end of file.
+
+    ``started`` is when this environment's init began (``time.perf_counter()``).
+
+    Example
+    -------
+    >>> serve(5, 6, time.perf_counter())  # doctest: +SKIP
+    0
+    """
     for fd in (request_fd, response_fd):
         # A process the function starts with os.system must not hold the pipes open, or the
         # local cloud would not notice this worker's death.
@@ -336,8 +355,6 @@ def main(argv: list[str]) -> int:
         began = time.perf_counter()
         ok, payload_bytes = _invoke(handler, header, body, capture, current)
         elapsed = (time.perf_counter() - began) * 1000
-        # The local cloud reads this process's memory itself: the worker stays standard
-        # library only, so a cold start costs an interpreter start and the function's imports.
         channel.send({"t": "result", "id": header["id"], "ok": ok, "ms": elapsed},
                      payload_bytes)
 
