@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from wildrydes_helpers.ports import free_port
-from wildrydes_helpers.processes import is_ours, rss_mb, stop_tree, tree
+from wildrydes_helpers.processes import command_line, is_ours, rss_mb, stop_tree, tree
 
 from .common import percentile, progress
 
@@ -89,23 +89,55 @@ class _Sampler(threading.Thread):
         self.drivers, self.outs = drivers, outs
         self.peak_mb = 0.0
         self.peak_processes = 0
+        self.peak_by_kind: dict[str, float] = {}
         self.stop_event = threading.Event()
 
-    def sample(self) -> tuple[float, int]:
+    def sample(self) -> dict[int, float]:
+        """RSS in MB of every process of every student, by PID."""
         pids: set[int] = set()
         roots = {p.pid for p in list(self.drivers)}
         for out in list(self.outs):
             roots |= _reported_pids(out)
         for root in roots:
             pids |= {proc.pid for proc in tree(root)}
-        return sum(rss_mb(pid) for pid in pids), len(pids)
+        return {pid: rss_mb(pid) for pid in pids}
 
     def run(self) -> None:
         while not self.stop_event.is_set():
-            total, count = self.sample()
+            sample = self.sample()
+            total = sum(sample.values())
             if total > self.peak_mb:
-                self.peak_mb, self.peak_processes = total, count
+                self.peak_mb, self.peak_processes = total, len(sample)
+                self.peak_by_kind = by_kind(sample)
             self.stop_event.wait(SAMPLE_EVERY_S)
+
+
+def kind_of(line: str) -> str:
+    """What a student's process is, from its command line.
+
+    Example
+    -------
+    >>> kind_of("python -m wildrydes_helpers local serve --port 4599")
+    'local cloud'
+    >>> kind_of("python -m benchmarks.student /tmp/s.json"), kind_of("python worker.py")
+    ('student (kernel)', 'function worker')
+    """
+    if "benchmarks.student" in line:
+        return "student (kernel)"
+    if "local serve" in line:
+        return "local cloud"
+    if " produce " in f"{line} ":
+        return "producer"
+    return "function worker"
+
+
+def by_kind(sample: dict[int, float]) -> dict[str, float]:
+    """The RSS of a sample summed by kind of process."""
+    out: dict[str, float] = {}
+    for pid, mb in sample.items():
+        kind = kind_of(command_line(pid))
+        out[kind] = round(out.get(kind, 0.0) + mb, 1)
+    return out
 
 
 def _stop_leftovers(drivers: list[subprocess.Popen], outs: list[Path]) -> int:
@@ -183,6 +215,7 @@ def run(endpoint: str) -> dict[str, Any]:
         if latencies else None,
         "classroom_host_peak_rss_mb": round(sampler.peak_mb, 1),
         "classroom_host_peak_processes": sampler.peak_processes,
+        "classroom_host_peak_rss_by_kind_mb": sampler.peak_by_kind,
         "classroom_host_setup_s": round(max(r["ready_at"] for r in good) - began, 1)
         if len(good) == STUDENTS else None,
         "classroom_host_elapsed_s": round(time.time() - began, 1),

@@ -53,8 +53,10 @@ def lab_install(venv: Path) -> None:
     """``make lab``'s install into ``venv``: a new venv and the lab's package, nothing else."""
     env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=env)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "-e",
-                    str(ROOT)], check=True, env=env, cwd=ROOT)
+    pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "-e",
+                          str(ROOT)], env=env, cwd=ROOT, capture_output=True, text=True)
+    if pip.returncode != 0:  # pip's warnings are noise on success, the cause on failure
+        raise RuntimeError(f"the lab's install failed:\n{pip.stdout[-3000:]}{pip.stderr[-3000:]}")
 
 
 def run(endpoint: str) -> dict[str, Any]:
