@@ -24,7 +24,7 @@ import time
 import uuid
 from typing import Any
 
-from wildrydes_helpers.config import Config
+from wildrydes_helpers.config import LOCAL_ACCOUNT_ID, Config
 from wildrydes_helpers.function_zip import build_zip
 from wildrydes_helpers.sample_invoke import sample_event
 
@@ -90,8 +90,8 @@ def run(endpoint: str) -> dict[str, Any]:
     role = lambda_role(endpoint, "bench-runtime")
     lab_code, noop_code = build_zip(), zip_source(NO_OP)
     # 03's own test event: a batch, not final, so the handler runs but writes nothing.
-    event = json.dumps(sample_event(Config(), "arn:aws:kinesis:us-east-1:000000000000:stream/s",
-                                    role)).encode()
+    stream = f"arn:aws:kinesis:us-east-1:{LOCAL_ACCOUNT_ID}:stream/bench"
+    event = json.dumps(sample_event(Config(), stream, role)).encode()
     created: list[str] = []
     try:
         lab_cold, inits, noop_cold = [], [], []
