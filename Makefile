@@ -44,7 +44,7 @@ test-fast: install-test
 
 # One JSON object on stdout; exits 1, naming each, when a figure is missing or misses its target.
 bench: install-test
-	$(BIN)/python -m benchmarks
+	@$(BIN)/python -m benchmarks
 
 lint: install-test
 	$(BIN)/ruff check wildrydes_helpers lambda tests benchmarks tools

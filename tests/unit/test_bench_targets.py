@@ -86,3 +86,12 @@ def test_an_unknown_benchmark_is_refused_before_anything_starts(
     out, err = capsys.readouterr()
     assert out == ""
     assert "unknown benchmark ['bench_nonexistent']" in err
+
+
+def test_make_bench_prints_only_the_json_object() -> None:
+    # make echoes a recipe line on stdout unless it starts with @: that would be a second line.
+    from pathlib import Path
+
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    recipe = makefile.split("\nbench:", 1)[1].split("\n\n", 1)[0]
+    assert "\t@$(BIN)/python -m benchmarks" in recipe
