@@ -439,13 +439,16 @@ def stop_lab_processes(cfg: Config) -> None:
 
 def run_lab(notebooks_dir: Path, out_dir: Path | None = None, *,
             timeout: int = CELL_TIMEOUT_S, progress: bool = True,
-            echo: Callable[[str], None] = print, prestart: bool = True) -> LabRun:
+            echo: Callable[[str], None] = print, prestart: bool = True,
+            before_first: Callable[[], object] | None = None) -> LabRun:
     """Run every notebook of ``notebooks_dir`` in order; stop at the first failing cell.
 
     Writes each executed notebook and each plot (PNG) to ``out_dir`` when given, echoes one
     line per notebook, and returns the run with the reconciliation verdict found in the
     outputs and each cell's time. With ``prestart`` the next notebook's kernel is started
-    (and has imported the lab's modules) while the current notebook runs.
+    (and has imported the lab's modules) while the current notebook runs. ``before_first``
+    (e.g. starting the local cloud) runs once the first kernels are starting, so the two
+    overlap.
 
     Example
     -------
@@ -462,6 +465,8 @@ def run_lab(notebooks_dir: Path, out_dir: Path | None = None, *,
         ReadyKernel(p) for p in paths[:KERNELS_AHEAD] if prestart)
     stopping: list[threading.Thread] = []
     try:
+        if before_first is not None:
+            before_first()
         for index, path in enumerate(bar):
             bar.set_postfix_str(path.stem)
             started = time.monotonic()

@@ -65,14 +65,17 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config()
     if not args.notebooks.is_dir():
         raise WildRydesError(f"--notebooks {args.notebooks} is not a folder.")
-    started_cloud = False
-    if cfg.is_local and local_cloud.status(cfg) is None:
-        # Started once here so that every notebook kernel shares it, then stopped at the end.
-        local_cloud.start(cfg)
-        started_cloud = True
+    started_cloud = cfg.is_local and local_cloud.status(cfg) is None
+
+    def start_cloud() -> None:
+        # Started once, while the first kernels start, so that every notebook kernel shares
+        # it; stopped at the end.
+        if started_cloud:
+            local_cloud.start(cfg)
+
     try:
         result = run_lab(args.notebooks, args.out, timeout=args.timeout or CELL_TIMEOUT_S,
-                         progress=not args.no_progress)
+                         progress=not args.no_progress, before_first=start_cloud)
     finally:
         if started_cloud:
             stop_lab_processes(cfg)
