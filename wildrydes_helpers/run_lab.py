@@ -437,10 +437,69 @@ def stop_lab_processes(cfg: Config) -> None:
     stop_all_producers(cfg)
 
 
+CLEAN_UP_MARK = "clean_up"
+
+
+def split_after_clean_up(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """(the notebooks up to the clean-up notebook, those after it).
+
+    The clean-up notebook deletes everything the lab made, so a notebook after it starts from
+    an empty cloud and builds what it needs itself (every notebook's first cell does): it can
+    run beside the others in a fresh local cloud of its own.
+
+    Example
+    -------
+    >>> names = ["05_query", "06_clean_up", "07_extra_credit_failures"]
+    >>> [[p.name for p in part] for part in split_after_clean_up([Path(n) for n in names])]
+    [['05_query', '06_clean_up'], ['07_extra_credit_failures']]
+    >>> split_after_clean_up([Path("00_a"), Path("01_b")])[1]
+    []
+    """
+    for index, path in enumerate(paths):
+        if CLEAN_UP_MARK in path.stem:
+            return paths[:index + 1], paths[index + 1:]
+    return paths, []
+
+
+class _Tail(threading.Thread):
+    """The notebooks after the clean-up, in order, in a fresh home and local cloud of their own.
+
+    Results are ``(path, executed notebook, seconds)``, or a NotebookFailed that ended it.
+    """
+
+    def __init__(self, paths: list[Path], timeout: int) -> None:
+        super().__init__(name="run-lab-tail", daemon=True)
+        self.paths, self.timeout = paths, timeout
+        self.results: list[tuple[Path, Any, float] | NotebookFailed] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        home = Path(tempfile.mkdtemp(prefix="wildrydes-run-tail-"))
+        env = lab_environment(os.environ, home, free_port(), load_config().window_seconds)
+        cfg = load_config(env)
+        try:
+            local_cloud.start(cfg)
+            for path in self.paths:
+                started = time.monotonic()
+                try:
+                    nb = execute_notebook(path, timeout=self.timeout, env=env)
+                except NotebookFailed as failed:
+                    self.results.append(failed)
+                    return
+                self.results.append((path, nb, time.monotonic() - started))
+        except BaseException as exc:  # noqa: BLE001 - reported by run_lab in its thread
+            self.error = exc
+        finally:
+            stop_lab_processes(cfg)
+            local_cloud.stop(cfg)
+            shutil.rmtree(home, ignore_errors=True)
+
+
 def run_lab(notebooks_dir: Path, out_dir: Path | None = None, *,
             timeout: int = CELL_TIMEOUT_S, progress: bool = True,
             echo: Callable[[str], None] = print, prestart: bool = True,
-            before_first: Callable[[], object] | None = None) -> LabRun:
+            before_first: Callable[[], object] | None = None,
+            parallel_tail: bool | None = None) -> LabRun:
     """Run every notebook of ``notebooks_dir`` in order; stop at the first failing cell.
 
     Writes each executed notebook and each plot (PNG) to ``out_dir`` when given, echoes one
@@ -448,7 +507,9 @@ def run_lab(notebooks_dir: Path, out_dir: Path | None = None, *,
     outputs and each cell's time. With ``prestart`` the next notebook's kernel is started
     (and has imported the lab's modules) while the current notebook runs. ``before_first``
     (e.g. starting the local cloud) runs once the first kernels are starting, so the two
-    overlap.
+    overlap. With ``parallel_tail`` (default: on the local backend) the notebooks after the
+    clean-up notebook run from the start, beside the others, in a local cloud of their own
+    (``split_after_clean_up``); their lines and results still come in notebook order.
 
     Example
     -------
@@ -458,6 +519,12 @@ def run_lab(notebooks_dir: Path, out_dir: Path | None = None, *,
     from tqdm.auto import tqdm  # heavy (it may load ipywidgets): only a run pays for it
 
     paths = find_notebooks(notebooks_dir)
+    if parallel_tail is None:
+        parallel_tail = load_config().is_local
+    paths, tail_paths = split_after_clean_up(paths) if parallel_tail else (paths, [])
+    tail = _Tail(tail_paths, timeout) if tail_paths else None
+    if tail is not None:
+        tail.start()
     run = LabRun()
     bar = tqdm(paths, desc="notebooks", unit="nb", disable=not progress, leave=False)
     # Kernels of the next notebooks start while the current one runs (it mostly waits).
@@ -478,31 +545,44 @@ def run_lab(notebooks_dir: Path, out_dir: Path | None = None, *,
             except NotebookFailed as failed:
                 run.failure = failed
                 return run
-            seconds = time.monotonic() - started
-            plots: list[Path] = []
-            timed = cell_times(nb, path.stem)  # before clean_metadata drops the timestamps
-            if out_dir is not None:
-                out_dir.mkdir(parents=True, exist_ok=True)
-                nbformat.write(clean_metadata(nb), out_dir / path.name)
-                plots = extract_plots(nb, out_dir, path.stem)
-            else:
-                plots = [Path(f"plot{i}") for i in range(_count_pngs(nb))]
-            result = NotebookRun(path.stem, seconds, plots, timed)
-            run.notebooks.append(result)
-            if run.verdict is None:  # 05_query's; 07 reconciles its deliberate losses too
-                found = verdict_of(nb)
-                run.verdict = f"{path.stem}: {found}" if found else None
-            if progress:
-                bar.write(result.line())
-            else:
-                echo(result.line())
+            _record(run, path, nb, time.monotonic() - started, out_dir,
+                    bar.write if progress else echo)
+        if tail is not None:
+            tail.join()
+            if tail.error is not None:
+                raise tail.error
+            for done in tail.results:
+                if isinstance(done, NotebookFailed):
+                    run.failure = done
+                    return run
+                _record(run, *done, out_dir, bar.write if progress else echo)
     finally:
         for kernel in ahead:
             kernel.discard()
         for thread in stopping:
             thread.join()
+        if tail is not None:
+            tail.join()  # it stops its own local cloud and producers
         bar.close()
     return run
+
+
+def _record(run: LabRun, path: Path, nb: Any, seconds: float, out_dir: Path | None,
+            echo: Callable[[str], None]) -> None:
+    """Add one executed notebook to ``run``: its times, plots, verdict; save it; echo it."""
+    timed = cell_times(nb, path.stem)  # before clean_metadata drops the timestamps
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        nbformat.write(clean_metadata(nb), out_dir / path.name)
+        plots = extract_plots(nb, out_dir, path.stem)
+    else:
+        plots = [Path(f"plot{i}") for i in range(_count_pngs(nb))]
+    result = NotebookRun(path.stem, seconds, plots, timed)
+    run.notebooks.append(result)
+    if run.verdict is None:  # 05_query's; 07 reconciles its deliberate losses too
+        found = verdict_of(nb)
+        run.verdict = f"{path.stem}: {found}" if found else None
+    echo(result.line())
 
 
 def _count_pngs(nb: Any) -> int:

@@ -10,6 +10,7 @@ import psutil
 import pytest
 
 from wildrydes_helpers.cli.main import main
+from wildrydes_helpers.run_lab import isolated_env
 
 
 def _kernels_left() -> list[int]:
@@ -61,4 +62,28 @@ def test_a_failure_stops_the_kernels_started_ahead(tmp_path: Path, aws_env: None
     assert "FAILED  00_broken  (code cell 1 of 1): ValueError: stop here" in \
         capsys.readouterr().out
     assert not pid_file.exists()
+    assert _kernels_left() == []
+
+
+def test_notebooks_after_the_clean_up_run_beside_in_a_cloud_of_their_own(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    def record(name: str) -> str:
+        return (f"import os\nopen({str(tmp_path / name)!r}, 'w')"
+                ".write(os.environ['WILDRYDES_HOME'])")
+
+    notebooks = tmp_path / "nb"
+    notebooks.mkdir()
+    _write(notebooks, "00_first", [record("00")])
+    _write(notebooks, "01_clean_up", [record("01")])
+    _write(notebooks, "02_extra", [record("02"), "print('Reconciliation: extra')"])
+    with isolated_env(3) as env:
+        code = main(["run-lab", "--notebooks", str(notebooks), "--no-progress"])
+        main_home = env["WILDRYDES_HOME"]
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0, out
+    assert [line.split()[1] for line in out[:3]] == ["00_first", "01_clean_up", "02_extra"]
+    first, clean_up, extra = ((tmp_path / n).read_text() for n in ("00", "01", "02"))
+    assert first == clean_up == main_home
+    assert extra != main_home  # its own home and local cloud, gone now
+    assert not Path(extra).exists()
     assert _kernels_left() == []
