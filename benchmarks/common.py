@@ -1,8 +1,7 @@
 """What every benchmark module shares: progress output, timing, memory, a private local cloud.
 
-A benchmark module has ``run(endpoint) -> dict`` returning figures. A figure ``x`` with a
-``x_target`` beside it is met when ``x <= target``, or ``x >= target`` when ``x`` is named in
-the module's ``HIGHER_IS_BETTER`` or ends in one of ``HIGHER_SUFFIXES`` (rates).
+A benchmark module has ``run(endpoint) -> dict`` returning figures and ``FIGURES``, the names
+of those that have a target in ``targets.TARGETS``.
 
 Example
 -------
@@ -14,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import statistics
@@ -32,9 +32,7 @@ from wildrydes_helpers.config import Config, load_config
 from wildrydes_helpers.function_zip import build_zip
 from wildrydes_helpers.iam import TRUST_POLICY
 from wildrydes_helpers.ports import free_port
-from wildrydes_helpers.session import local_credentials
-
-HIGHER_SUFFIXES = ("_per_s", "_rps", "_throughput")
+from wildrydes_helpers.session import local_credentials as home_credentials
 
 
 def progress(message: str) -> None:
@@ -56,8 +54,6 @@ def median(values: Sequence[float]) -> float:
     0.65
     """
     return round(float(statistics.median(values)), 4)
-
-
 
 
 def wait_until(check: Callable[[], bool], timeout_s: float, interval_s: float = 0.01) -> float:
@@ -102,44 +98,65 @@ def private_config(prefix: str = "wildrydes-bench-") -> Iterator[Config]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def targets_met(figures: dict[str, Any], higher_is_better: set[str]) -> dict[str, bool]:
-    """For each figure with a ``_target``: is it met?
+def local_credentials(cfg: Config | None = None) -> tuple[str, str]:
+    """(access key id, secret key) that the local cloud of ``cfg`` (default: the benchmark's
+    own, from the environment) accepts: its home's own pair.
 
     Example
     -------
-    >>> targets_met({"a_s": 1.0, "a_s_target": 1.5, "b_per_s": 90, "b_per_s_target": 100}, set())
-    {'a_s': True, 'b_per_s': False}
+    >>> len(local_credentials()) == 2
+    True
     """
-    met = {}
-    for key, target in figures.items():
-        if not key.endswith("_target"):
-            continue
-        name = key[: -len("_target")]
-        value = figures.get(name)
-        if not isinstance(value, int | float) or not isinstance(target, int | float):
-            continue
-        higher = name in higher_is_better or name.endswith(HIGHER_SUFFIXES)
-        met[name] = bool(value >= target) if higher else bool(value <= target)
-    return met
+    creds = home_credentials(cfg or load_config())
+    return creds.access_key_id, creds.secret_access_key
+
+
+def client_for(service: str, endpoint: str, region: str = "us-east-1", *,
+               credentials: tuple[str, str], attempts: int = 1,
+               read_timeout: float = 30.0) -> Any:
+    """A boto3 client for ``endpoint`` (a local cloud, or moto's own server) with credentials.
+
+    Every client of the benchmarks is made here, with the same settings, so that two servers
+    compared with each other are called the same way.
+
+    Example
+    -------
+    >>> client_for("sqs", "http://127.0.0.1:4599", credentials=("a", "b")).meta.region_name
+    'us-east-1'
+    """
+    access_key, secret_key = credentials
+    return boto3.Session(
+        aws_access_key_id=access_key, aws_secret_access_key=secret_key, region_name=region,
+    ).client(service, endpoint_url=endpoint, config=botocore.config.Config(
+        retries={"max_attempts": attempts}, connect_timeout=2, read_timeout=read_timeout))
 
 
 def local_client(service: str, endpoint: str, region: str = "us-east-1", *,
-                 attempts: int = 1, read_timeout: float = 30.0) -> Any:
-    """A boto3 client for the local cloud at ``endpoint``, with its home's credentials.
-
-    The home is the ``private_config`` serving that endpoint, else the environment's.
+                 attempts: int = 1, read_timeout: float = 30.0,
+                 cfg: Config | None = None) -> Any:
+    """A boto3 client for a local cloud (the benchmark's own unless ``cfg`` names another).
 
     Example
     -------
     >>> local_client("dynamodb", "http://127.0.0.1:4599").meta.region_name
     'us-east-1'
     """
-    home = local_credentials(_HOMES.get(endpoint.rstrip("/")) or load_config())
-    return boto3.Session(
-        aws_access_key_id=home.access_key_id, aws_secret_access_key=home.secret_access_key,
-        region_name=region,
-    ).client(service, endpoint_url=endpoint, config=botocore.config.Config(
-        retries={"max_attempts": attempts}, connect_timeout=2, read_timeout=read_timeout))
+    home = cfg or _HOMES.get(endpoint.rstrip("/"))
+    return client_for(service, endpoint, region, credentials=local_credentials(home),
+                      attempts=attempts, read_timeout=read_timeout)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile (0..1) by the nearest-rank method.
+
+    Example
+    -------
+    >>> percentile([1.0, 2.0, 3.0, 4.0], 0.99), percentile([1.0, 2.0, 3.0, 4.0], 0.5)
+    (4.0, 2.0)
+    """
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), math.ceil(q * len(ordered))))
+    return ordered[rank - 1]
 
 
 def zip_source(source: str, name: str = "index.py") -> bytes:

@@ -1,10 +1,11 @@
 """Execute the lab's notebooks in order and save them with their outputs (commit-ready).
 
-Runs against a fresh local cloud of its own (temporary WILDRYDES_HOME, free port) with short
-windows, so the saved outputs are those that ``tools/run_nbval.py`` compares against. Noisy
+Runs against a fresh local cloud of its own (temporary WILDRYDES_HOME, free port) with the
+lab's own 60 s windows by default (``tools/run_nbval.py``'s ``NOTEBOOK_WINDOW_SECONDS``), so the
+saved outputs are what a student sees and what ``tools/run_nbval.py`` compares against. Noisy
 metadata (execution times, kernel versions, widget state) is stripped.
 
-Usage: .venv/bin/python tools/execute_notebooks.py [--window 3] [NAME ...]
+Usage: .venv/bin/python tools/execute_notebooks.py [--window 60] [NAME ...]
 """
 
 from __future__ import annotations
@@ -25,12 +26,15 @@ from wildrydes_helpers.run_lab import (
 )
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run_nbval, beside this file
+from run_nbval import NOTEBOOK_WINDOW_SECONDS  # noqa: E402 - after the path it needs
 
 
 def main(argv: list[str] | None = None) -> int:
     """Execute and save the notebooks; 1 at the first failing cell."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--window", type=int, default=3, help="window length in seconds")
+    parser.add_argument("--window", type=int, default=NOTEBOOK_WINDOW_SECONDS,
+                        help=f"window length in seconds (default {NOTEBOOK_WINDOW_SECONDS})")
     parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS)
     parser.add_argument("names", nargs="*", help="only these notebooks (e.g. 03_create_function)")
     args = parser.parse_args(argv)
@@ -39,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         for path in paths:
             started = time.monotonic()
             try:
-                nb = execute_notebook(path, timeout=600)
+                nb = execute_notebook(path, timeout=900)
             except NotebookFailed as failed:
                 print(f"FAILED  {failed}", file=sys.stderr)
                 return 1

@@ -4,6 +4,10 @@ Used by ``wildrydes run-lab`` (a teacher's rehearsal the day before class) and b
 project's tools that execute the committed notebooks. Each notebook runs in a fresh kernel
 (nbclient), as a student's would; they share one local cloud, as a student's do.
 
+``run_lab`` starts the kernel of the next notebook while the current one runs (most of a
+notebook's time is waiting for windows), and has it import the lab's heavy modules then, so a
+notebook does not wait for its kernel. Each notebook still gets a kernel of its own.
+
 Example
 -------
 >>> from pathlib import Path
@@ -15,15 +19,19 @@ True
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import os
+import queue
 import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +61,34 @@ class NotebookFailed(WildRydesError):
         super().__init__(f"{notebook}: code cell {cell} of {total} failed: {message}")
 
 
+@dataclass(frozen=True)
+class CellTime:
+    """How long one code cell ran: its number among the code cells, seconds, first line."""
+
+    notebook: str
+    cell: int
+    seconds: float
+    first_line: str
+
+    def line(self) -> str:
+        """One line of ``run-lab --slowest``.
+
+        Example
+        -------
+        >>> CellTime("04_monitor", 3, 12.345, "wait_for_producer()").line()
+        '  12.3 s  04_monitor  cell 3  wait_for_producer()'
+        """
+        return f"{self.seconds:6.1f} s  {self.notebook}  cell {self.cell}  {self.first_line}"
+
+
 @dataclass
 class NotebookRun:
-    """The outcome of one notebook: how long it took and the plots it drew."""
+    """The outcome of one notebook: how long it took, the plots it drew, its cells' times."""
 
     name: str
     seconds: float
     plots: list[Path] = field(default_factory=list)
+    cells: list[CellTime] = field(default_factory=list)
 
     def line(self) -> str:
         """The one line ``run-lab`` prints for it.
@@ -84,6 +113,11 @@ class LabRun:
     @property
     def ok(self) -> bool:
         return self.failure is None
+
+    def slowest(self, count: int) -> list[CellTime]:
+        """The ``count`` slowest code cells of the whole run, slowest first."""
+        cells = [c for nb in self.notebooks for c in nb.cells]
+        return sorted(cells, key=lambda c: c.seconds, reverse=True)[:count]
 
 
 def find_notebooks(directory: Path) -> list[Path]:
@@ -115,11 +149,81 @@ def _error_of(nb: Any) -> tuple[int, int, str]:
     return 0, len(code_cells), "the notebook stopped without an error output"
 
 
+def _kernel_env(env: Mapping[str, str] | None) -> dict[str, str]:
+    kernel_env = dict(os.environ if env is None else env)
+    # A kernel draws inline only when no other matplotlib backend is forced on it.
+    kernel_env["MPLBACKEND"] = INLINE_BACKEND
+    return kernel_env
+
+
+# How many notebooks ahead a kernel is started: enough to hide a kernel's start behind the
+# short notebooks (01, 02 take about two seconds), few enough to leave the cores to the lab.
+KERNELS_AHEAD = 2
+# What every notebook's first cell imports; a kernel started ahead imports them while it waits.
+WARM_IMPORTS = ("import wildrydes_helpers, wildrydes_helpers.display, pandas, "
+                "matplotlib.pyplot, tqdm.auto")
+
+
+class ReadyKernel:
+    """A kernel started ahead of its notebook, in the background, with the lab's imports done.
+
+    ``take()`` waits for it and hands over its kernel manager (or None if it could not start,
+    and the notebook then starts its own kernel as usual).
+
+    Example
+    -------
+    >>> ready = ReadyKernel(Path("notebooks/01_create_table.ipynb"))   # doctest: +SKIP
+    >>> km = ready.take()                                               # doctest: +SKIP
+    """
+
+    def __init__(self, path: Path, env: Mapping[str, str] | None = None) -> None:
+        self._result: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self._thread = threading.Thread(target=self._start, args=(path, _kernel_env(env)),
+                                        name=f"kernel-{path.stem}", daemon=True)
+        self._thread.start()
+
+    def _start(self, path: Path, env: dict[str, str]) -> None:
+        from jupyter_client.manager import KernelManager
+
+        km = None
+        try:
+            km = KernelManager(kernel_name=KERNEL_NAME)
+            km.start_kernel(cwd=str(path.parent), env=env, stderr=subprocess.DEVNULL)
+            kc = km.blocking_client()
+            kc.start_channels()
+            try:
+                kc.wait_for_ready(timeout=60)
+                # Silent: no output, no execution count, nothing in the notebook's history.
+                kc.execute_interactive(WARM_IMPORTS, silent=True, store_history=False,
+                                       timeout=120)
+            finally:
+                kc.stop_channels()
+            self._result.put(km)
+        except Exception:  # noqa: BLE001 - the notebook then starts its own kernel
+            if km is not None:
+                _shutdown(km)
+            self._result.put(None)
+
+    def take(self) -> Any:
+        """The started kernel's manager, or None."""
+        return self._result.get()
+
+    def discard(self) -> None:
+        """Stop the kernel if it was never used."""
+        km = self.take()
+        if km is not None:
+            _shutdown(km)
+
+
 def execute_notebook(path: Path, timeout: int = CELL_TIMEOUT_S,
-                     env: Mapping[str, str] | None = None) -> Any:
+                     env: Mapping[str, str] | None = None, km: Any = None,
+                     stopping: list[threading.Thread] | None = None) -> Any:
     """Run ``path`` in a fresh kernel (cwd: its folder); return the executed notebook.
 
-    Raises NotebookFailed naming the failing cell and its error message.
+    ``km`` is a kernel manager whose kernel was started for this notebook (``ReadyKernel``);
+    it is shut down at the end, in a thread added to ``stopping`` when that list is given (the
+    caller joins it), so the next notebook need not wait. Raises NotebookFailed naming the
+    failing cell and its error message.
 
     Example
     -------
@@ -131,15 +235,12 @@ def execute_notebook(path: Path, timeout: int = CELL_TIMEOUT_S,
 
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name=KERNEL_NAME,
+        nb, km=km, timeout=timeout, kernel_name=KERNEL_NAME,
         resources={"metadata": {"path": str(path.parent)}},
     )
-    kernel_env = dict(os.environ if env is None else env)
-    # A kernel draws inline only when no other matplotlib backend is forced on it.
-    kernel_env["MPLBACKEND"] = INLINE_BACKEND
     try:
         # The kernel's own stderr (start-up warnings) is not the lab's output.
-        client.execute(env=kernel_env, stderr=subprocess.DEVNULL)
+        client.execute(env=_kernel_env(env), stderr=subprocess.DEVNULL)
     except CellExecutionError:
         number, total, message = _error_of(nb)
         raise NotebookFailed(path.stem, number, total, message) from None
@@ -150,7 +251,47 @@ def execute_notebook(path: Path, timeout: int = CELL_TIMEOUT_S,
     except DeadKernelError as exc:
         number, total = _running_cell(nb)
         raise NotebookFailed(path.stem, number, total, f"the kernel died ({exc})") from None
+    finally:
+        if km is not None:  # a kernel handed in is not shut down by nbclient
+            with contextlib.suppress(Exception):
+                client.kc.stop_channels()
+            if stopping is None:
+                _shutdown(km)
+            else:
+                stopping.append(threading.Thread(target=_shutdown, args=(km,), daemon=True))
+                stopping[-1].start()
     return nb
+
+
+def _shutdown(km: Any) -> None:
+    with contextlib.suppress(Exception):
+        km.shutdown_kernel(now=True)
+
+
+def cell_times(nb: Any, name: str) -> list[CellTime]:
+    """Each executed code cell's time, from the timestamps nbclient records in its metadata.
+
+    Example
+    -------
+    >>> cell = nbformat.v4.new_code_cell("wait()", metadata={"execution": {
+    ...     "iopub.execute_input": "2024-05-01T12:00:00.000000Z",
+    ...     "shell.execute_reply": "2024-05-01T12:00:02.500000Z"}})
+    >>> nb = nbformat.v4.new_notebook(cells=[cell])
+    >>> cell_times(nb, "04_monitor")
+    [CellTime(notebook='04_monitor', cell=1, seconds=2.5, first_line='wait()')]
+    """
+    out: list[CellTime] = []
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    for number, cell in enumerate(code_cells, 1):
+        times = cell.metadata.get("execution", {})
+        began, ended = times.get("iopub.execute_input"), times.get("shell.execute_reply")
+        if not (began and ended):
+            continue
+        seconds = (datetime.fromisoformat(ended) - datetime.fromisoformat(began)).total_seconds()
+        first = next((line for line in cell.source.splitlines()
+                      if line.strip() and not line.startswith("#")), "")
+        out.append(CellTime(name, number, round(seconds, 3), first[:60]))
+    return out
 
 
 def _running_cell(nb: Any) -> tuple[int, int]:
@@ -296,14 +437,79 @@ def stop_lab_processes(cfg: Config) -> None:
     stop_all_producers(cfg)
 
 
+CLEAN_UP_MARK = "clean_up"
+
+
+def split_after_clean_up(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """(the notebooks up to the clean-up notebook, those after it).
+
+    The clean-up notebook deletes everything the lab made, so a notebook after it starts from
+    an empty cloud and builds what it needs itself (every notebook's first cell does): it can
+    run beside the others in a fresh local cloud of its own.
+
+    Example
+    -------
+    >>> names = ["05_query", "06_clean_up", "07_extra_credit_failures"]
+    >>> [[p.name for p in part] for part in split_after_clean_up([Path(n) for n in names])]
+    [['05_query', '06_clean_up'], ['07_extra_credit_failures']]
+    >>> split_after_clean_up([Path("00_a"), Path("01_b")])[1]
+    []
+    """
+    for index, path in enumerate(paths):
+        if CLEAN_UP_MARK in path.stem:
+            return paths[:index + 1], paths[index + 1:]
+    return paths, []
+
+
+class _Tail(threading.Thread):
+    """The notebooks after the clean-up, in order, in a fresh home and local cloud of their own.
+
+    Results are ``(path, executed notebook, seconds)``, or a NotebookFailed that ended it.
+    """
+
+    def __init__(self, paths: list[Path], timeout: int) -> None:
+        super().__init__(name="run-lab-tail", daemon=True)
+        self.paths, self.timeout = paths, timeout
+        self.results: list[tuple[Path, Any, float] | NotebookFailed] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        home = Path(tempfile.mkdtemp(prefix="wildrydes-run-tail-"))
+        env = lab_environment(os.environ, home, free_port(), load_config().window_seconds)
+        cfg = load_config(env)
+        try:
+            local_cloud.start(cfg)
+            for path in self.paths:
+                started = time.monotonic()
+                try:
+                    nb = execute_notebook(path, timeout=self.timeout, env=env)
+                except NotebookFailed as failed:
+                    self.results.append(failed)
+                    return
+                self.results.append((path, nb, time.monotonic() - started))
+        except BaseException as exc:  # noqa: BLE001 - reported by run_lab in its thread
+            self.error = exc
+        finally:
+            stop_lab_processes(cfg)
+            local_cloud.stop(cfg)
+            shutil.rmtree(home, ignore_errors=True)
+
+
 def run_lab(notebooks_dir: Path, out_dir: Path | None = None, *,
             timeout: int = CELL_TIMEOUT_S, progress: bool = True,
-            echo: Callable[[str], None] = print) -> LabRun:
+            echo: Callable[[str], None] = print, prestart: bool = True,
+            before_first: Callable[[], object] | None = None,
+            parallel_tail: bool | None = None) -> LabRun:
     """Run every notebook of ``notebooks_dir`` in order; stop at the first failing cell.
 
     Writes each executed notebook and each plot (PNG) to ``out_dir`` when given, echoes one
     line per notebook, and returns the run with the reconciliation verdict found in the
-    outputs.
+    outputs and each cell's time. With ``prestart`` the next notebook's kernel is started
+    (and has imported the lab's modules) while the current notebook runs. ``before_first``
+    (e.g. starting the local cloud) runs once the first kernels are starting, so the two
+    overlap. With ``parallel_tail`` (default: on the local backend) the notebooks after the
+    clean-up notebook run from the start, beside the others, in a local cloud of their own
+    (``split_after_clean_up``); their lines and results still come in notebook order.
 
     Example
     -------
@@ -313,36 +519,70 @@ def run_lab(notebooks_dir: Path, out_dir: Path | None = None, *,
     from tqdm.auto import tqdm  # heavy (it may load ipywidgets): only a run pays for it
 
     paths = find_notebooks(notebooks_dir)
+    if parallel_tail is None:
+        parallel_tail = load_config().is_local
+    paths, tail_paths = split_after_clean_up(paths) if parallel_tail else (paths, [])
+    tail = _Tail(tail_paths, timeout) if tail_paths else None
+    if tail is not None:
+        tail.start()
     run = LabRun()
     bar = tqdm(paths, desc="notebooks", unit="nb", disable=not progress, leave=False)
-    for path in bar:
-        bar.set_postfix_str(path.stem)
-        started = time.monotonic()
-        try:
-            nb = execute_notebook(path, timeout=timeout)
-        except NotebookFailed as failed:
-            run.failure = failed
-            bar.close()
-            return run
-        seconds = time.monotonic() - started
-        plots: list[Path] = []
-        if out_dir is not None:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            nbformat.write(clean_metadata(nb), out_dir / path.name)
-            plots = extract_plots(nb, out_dir, path.stem)
-        else:
-            plots = [Path(f"plot{i}") for i in range(_count_pngs(nb))]
-        result = NotebookRun(path.stem, seconds, plots)
-        run.notebooks.append(result)
-        if run.verdict is None:  # 05_query's; 07 reconciles its deliberate losses too
-            found = verdict_of(nb)
-            run.verdict = f"{path.stem}: {found}" if found else None
-        if progress:
-            bar.write(result.line())
-        else:
-            echo(result.line())
-    bar.close()
+    # Kernels of the next notebooks start while the current one runs (it mostly waits).
+    ahead: collections.deque[ReadyKernel] = collections.deque(
+        ReadyKernel(p) for p in paths[:KERNELS_AHEAD] if prestart)
+    stopping: list[threading.Thread] = []
+    try:
+        if before_first is not None:
+            before_first()
+        for index, path in enumerate(bar):
+            bar.set_postfix_str(path.stem)
+            started = time.monotonic()
+            km = ahead.popleft().take() if ahead else None
+            if prestart and index + KERNELS_AHEAD < len(paths):
+                ahead.append(ReadyKernel(paths[index + KERNELS_AHEAD]))
+            try:
+                nb = execute_notebook(path, timeout=timeout, km=km, stopping=stopping)
+            except NotebookFailed as failed:
+                run.failure = failed
+                return run
+            _record(run, path, nb, time.monotonic() - started, out_dir,
+                    bar.write if progress else echo)
+        if tail is not None:
+            tail.join()
+            if tail.error is not None:
+                raise tail.error
+            for done in tail.results:
+                if isinstance(done, NotebookFailed):
+                    run.failure = done
+                    return run
+                _record(run, *done, out_dir, bar.write if progress else echo)
+    finally:
+        for kernel in ahead:
+            kernel.discard()
+        for thread in stopping:
+            thread.join()
+        if tail is not None:
+            tail.join()  # it stops its own local cloud and producers
+        bar.close()
     return run
+
+
+def _record(run: LabRun, path: Path, nb: Any, seconds: float, out_dir: Path | None,
+            echo: Callable[[str], None]) -> None:
+    """Add one executed notebook to ``run``: its times, plots, verdict; save it; echo it."""
+    timed = cell_times(nb, path.stem)  # before clean_metadata drops the timestamps
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        nbformat.write(clean_metadata(nb), out_dir / path.name)
+        plots = extract_plots(nb, out_dir, path.stem)
+    else:
+        plots = [Path(f"plot{i}") for i in range(_count_pngs(nb))]
+    result = NotebookRun(path.stem, seconds, plots, timed)
+    run.notebooks.append(result)
+    if run.verdict is None:  # 05_query's; 07 reconciles its deliberate losses too
+        found = verdict_of(nb)
+        run.verdict = f"{path.stem}: {found}" if found else None
+    echo(result.line())
 
 
 def _count_pngs(nb: Any) -> int:

@@ -1,4 +1,5 @@
-"""environment.yml and pyproject.toml ask for the same packages with the same pins."""
+"""environment.yml and pyproject.toml ask for the same packages with the same pins, and the
+lab's install holds none of the test tools."""
 
 from __future__ import annotations
 
@@ -27,11 +28,25 @@ def _pyproject() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
-def _pyproject_requirements() -> dict[str, Requirement]:
-    project = _pyproject()["project"]
-    lines = project["dependencies"] + project["optional-dependencies"]["test"]
+# Test tools: `make test` installs them (pyproject's `test` extra); `make lab` never does.
+TEST_TOOLS = {"pytest", "pytest-timeout", "nbval", "awscli", "playwright", "ruff", "pyyaml"}
+
+
+def _requirements(lines: list[str]) -> dict[str, Requirement]:
     reqs = [Requirement(line) for line in lines]
     return {_norm(r.name): r for r in reqs}
+
+
+def _lab_requirements() -> dict[str, Requirement]:
+    return _requirements(_pyproject()["project"]["dependencies"])
+
+
+def _test_requirements() -> dict[str, Requirement]:
+    return _requirements(_pyproject()["project"]["optional-dependencies"]["test"])
+
+
+def _pyproject_requirements() -> dict[str, Requirement]:
+    return {**_lab_requirements(), **_test_requirements()}
 
 
 def _environment() -> dict:
@@ -72,14 +87,34 @@ def test_environment_file_basics():
 
 
 def test_same_packages_in_both_files():
+    # environment.yml is the lab's environment: the lab's dependencies, no test tools.
     env_reqs, _, _ = _environment_requirements()
-    assert set(env_reqs) == set(_pyproject_requirements())
+    assert set(env_reqs) == set(_lab_requirements())
 
 
-@pytest.mark.parametrize("name", sorted(_pyproject_requirements()))
+def test_test_tools_only_in_the_test_extra():
+    lab, test = set(_lab_requirements()), set(_test_requirements())
+    assert test == TEST_TOOLS
+    assert not lab & TEST_TOOLS
+    env_reqs, _, _ = _environment_requirements()
+    assert not set(env_reqs) & TEST_TOOLS
+
+
+def test_make_lab_installs_the_lab_alone():
+    makefile = (ROOT / "Makefile").read_text()
+    lab_install = makefile.split("$(LAB_STAMP): pyproject.toml", 1)[1].split("\n\n", 1)[0]
+    assert "pip install --quiet -e ." in lab_install
+    assert "[test]" not in lab_install
+    test_install = makefile.split("$(TEST_STAMP):", 1)[1].split("\n\n", 1)[0]
+    assert "-e '.[test]'" in test_install
+    assert re.search(r"^lab: install$", makefile, re.MULTILINE)
+    assert re.search(r"^test: install-test$", makefile, re.MULTILINE)
+
+
+@pytest.mark.parametrize("name", sorted(_lab_requirements()))
 def test_same_pins_and_extras(name):
     env_reqs, _, _ = _environment_requirements()
-    ours, theirs = _pyproject_requirements()[name], env_reqs[name]
+    ours, theirs = _lab_requirements()[name], env_reqs[name]
     assert ours.specifier == theirs.specifier, name
     assert ours.extras == theirs.extras, name
 

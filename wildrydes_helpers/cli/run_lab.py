@@ -1,4 +1,5 @@
-"""``wildrydes run-lab [--out DIR] [--notebooks DIR]``: every notebook, headless, in order."""
+"""``wildrydes run-lab [--out DIR] [--notebooks DIR] [--slowest N]``: every notebook, headless,
+in order; with ``--slowest N`` the N code cells that took longest are listed at the end."""
 
 from __future__ import annotations
 
@@ -23,6 +24,16 @@ def _timeout(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--slowest {text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"--slowest {value} must be 0 or more")
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``run-lab`` subcommand.
 
@@ -40,6 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="folder of the notebooks to run (default: the lab's notebooks/)")
     parser.add_argument("--timeout", type=_timeout, default=None,
                         help="seconds a single cell may take (default 900)")
+    parser.add_argument("--slowest", type=_count, default=0, metavar="N",
+                        help="list the N code cells that took longest, at the end")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -52,14 +65,17 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config()
     if not args.notebooks.is_dir():
         raise WildRydesError(f"--notebooks {args.notebooks} is not a folder.")
-    started_cloud = False
-    if cfg.is_local and local_cloud.status(cfg) is None:
-        # Started once here so that every notebook kernel shares it, then stopped at the end.
-        local_cloud.start(cfg)
-        started_cloud = True
+    started_cloud = cfg.is_local and local_cloud.status(cfg) is None
+
+    def start_cloud() -> None:
+        # Started once, while the first kernels start, so that every notebook kernel shares
+        # it; stopped at the end.
+        if started_cloud:
+            local_cloud.start(cfg)
+
     try:
         result = run_lab(args.notebooks, args.out, timeout=args.timeout or CELL_TIMEOUT_S,
-                         progress=not args.no_progress)
+                         progress=not args.no_progress, before_first=start_cloud)
     finally:
         if started_cloud:
             stop_lab_processes(cfg)
@@ -71,6 +87,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"wildrydes run-lab: stopped at {failed.notebook}; fix the cause named above and "
               "run it again.", file=sys.stderr)
         return 1
+    if args.slowest:
+        print(f"the {args.slowest} slowest code cells:")
+        for cell in result.slowest(args.slowest):
+            print(cell.line())
     if args.out is not None:
         print(f"executed notebooks and plots written to {args.out}")
     print(f"reconciliation in {result.verdict}" if result.verdict else
