@@ -533,6 +533,14 @@ def rendered_progress_widgets(page: Any) -> int:
 
 
 _SCROLLER = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer"
+# From the top of the notebook's scroll area to the bottom of its last cell, in pixels.
+_CELLS_HEIGHT_JS = """(sel) => {
+    const p = document.querySelector(sel);
+    const cells = window.jupyterapp.shell.currentWidget.content.widgets;
+    if (!p || !cells.length) return 0;
+    const last = cells[cells.length - 1].node.getBoundingClientRect();
+    return Math.ceil(last.bottom - p.getBoundingClientRect().top + p.scrollTop);
+}"""
 
 
 def full_screenshots(page: Any, path: Path, max_height: int = 10_000) -> list[Path]:
@@ -548,13 +556,19 @@ def full_screenshots(page: Any, path: Path, max_height: int = 10_000) -> list[Pa
     [PosixPath('.../05_query.png')]
     """
     size = page.viewport_size
-    height = page.evaluate(
-        "(sel) => { const p = document.querySelector(sel); return p ? p.scrollHeight : 0; }",
-        _SCROLLER,
-    )
-    page.set_viewport_size({"width": size["width"], "height": min(height + 200, max_height)})
     paths: list[Path] = []
     try:
+        # Cells out of view have an estimated height (JupyterLab's windowing): grow the page
+        # until the cells' height stops changing, or reaches max_height. (The scroller's own
+        # scrollHeight is no measure: it adds room to scroll past the end, as tall as the page.)
+        height, viewport = -1, size["height"]
+        for _ in range(6):
+            measured = page.evaluate(_CELLS_HEIGHT_JS, _SCROLLER)
+            if abs(measured - height) < 2 or viewport >= max_height:
+                break
+            height, viewport = measured, min(measured + 150, max_height)
+            page.set_viewport_size({"width": size["width"], "height": viewport})
+            page.wait_for_timeout(500)
         # Run All leaves the notebook scrolled to its last cell; the picture starts at the top.
         top, part = 0, 1
         while True:
@@ -568,7 +582,8 @@ def full_screenshots(page: Any, path: Path, max_height: int = 10_000) -> list[Pa
                 [_SCROLLER, top],
             )
             page.wait_for_timeout(500)
-            last = shown["top"] + shown["client"] >= shown["height"] - 2 or shown["client"] <= 0
+            bottom = page.evaluate(_CELLS_HEIGHT_JS, _SCROLLER)
+            last = shown["top"] + shown["client"] >= bottom - 2 or shown["client"] <= 0
             if part == 1 and last:
                 target = path
             else:
@@ -628,6 +643,7 @@ _LAYOUT_JS = """() => {
                     columns, whiteSpace: style.whiteSpace,
                     longest: lines.reduce((m, l) => Math.max(m, l.length), 0),
                     wrapped: long.length, example: long.length ? long[0] : '',
+                    long: long.slice(0, 20),
                     scrollWidth: pre.scrollWidth, clientWidth: pre.clientWidth,
                 };
             }
