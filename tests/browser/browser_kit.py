@@ -37,6 +37,8 @@ from wildrydes_helpers import processes
 from wildrydes_helpers.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
+# A student's laptop: the smallest screen the notebooks must read well on.
+VIEWPORT = {"width": 1366, "height": 768}
 VENV_BIN = REPO / ".venv" / "bin"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -275,9 +277,10 @@ def running_jupyterlab(
 
 @contextlib.contextmanager
 def chromium_page(
-    profile_dir: Path, width: int = 1400, height: int = 900, timeout_ms: int = 30_000,
+    profile_dir: Path, width: int = VIEWPORT["width"], height: int = VIEWPORT["height"],
+    timeout_ms: int = 30_000,
 ) -> Iterator[Any]:
-    """A Playwright page in headless Debian Chromium with a fresh profile.
+    """A Playwright page in headless Debian Chromium with a fresh profile, 1366x768 by default.
 
     Example
     -------
@@ -529,28 +532,211 @@ def rendered_progress_widgets(page: Any) -> int:
     )
 
 
-def full_screenshot(page: Any, path: Path, max_height: int = 12_000) -> Path:
-    """Save the whole open notebook as one PNG by growing the viewport to its height.
+_SCROLLER = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer"
+# From the top of the notebook's scroll area to the bottom of its last cell, in pixels.
+_CELLS_HEIGHT_JS = """(sel) => {
+    const p = document.querySelector(sel);
+    const cells = window.jupyterapp.shell.currentWidget.content.widgets;
+    if (!p || !cells.length) return 0;
+    const last = cells[cells.length - 1].node.getBoundingClientRect();
+    return Math.ceil(last.bottom - p.getBoundingClientRect().top + p.scrollTop);
+}"""
+
+
+def full_screenshots(page: Any, path: Path, max_height: int = 10_000) -> list[Path]:
+    """Save the whole open notebook as PNGs by growing the viewport to its height.
+
+    The width stays the page's (1366 px: what a student sees). A notebook taller than
+    ``max_height`` is saved in parts, ``<stem>-1.png``, ``<stem>-2.png``..., each overlapping
+    the previous one a little; a shorter one is ``path`` itself.
 
     Example
     -------
-    >>> full_screenshot(page, tmp / "05_query.png")                     # doctest: +SKIP
+    >>> full_screenshots(page, tmp / "05_query.png")                    # doctest: +SKIP
+    [PosixPath('.../05_query.png')]
     """
     size = page.viewport_size
-    scroller = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer"
-    height = page.evaluate(
-        "(sel) => { const p = document.querySelector(sel); return p ? p.scrollHeight : 0; }",
-        scroller,
-    )
-    page.set_viewport_size({"width": size["width"], "height": min(height + 200, max_height)})
+    paths: list[Path] = []
     try:
+        # Cells out of view have an estimated height (JupyterLab's windowing): grow the page
+        # until the cells' height stops changing, or reaches max_height. (The scroller's own
+        # scrollHeight is no measure: it adds room to scroll past the end, as tall as the page.)
+        height, viewport = -1, size["height"]
+        for _ in range(6):
+            measured = page.evaluate(_CELLS_HEIGHT_JS, _SCROLLER)
+            if abs(measured - height) < 2 or viewport >= max_height:
+                break
+            height, viewport = measured, min(measured + 150, max_height)
+            page.set_viewport_size({"width": size["width"], "height": viewport})
+            page.wait_for_timeout(500)
         # Run All leaves the notebook scrolled to its last cell; the picture starts at the top.
-        page.evaluate(
-            "(sel) => { const p = document.querySelector(sel); if (p) p.scrollTop = 0; }",
-            scroller,
-        )
-        page.wait_for_timeout(500)
-        page.screenshot(path=str(path))
+        top, part = 0, 1
+        while True:
+            shown = page.evaluate(
+                """([sel, top]) => {
+                    const p = document.querySelector(sel);
+                    if (!p) return {top: 0, client: 0, height: 0};
+                    p.scrollTop = top;
+                    return {top: p.scrollTop, client: p.clientHeight, height: p.scrollHeight};
+                }""",
+                [_SCROLLER, top],
+            )
+            page.wait_for_timeout(500)
+            bottom = page.evaluate(_CELLS_HEIGHT_JS, _SCROLLER)
+            last = shown["top"] + shown["client"] >= bottom - 2 or shown["client"] <= 0
+            if part == 1 and last:
+                target = path
+            else:
+                target = path.with_name(f"{path.stem}-{part}{path.suffix}")
+            page.screenshot(path=str(target))
+            paths.append(target)
+            if last:
+                break
+            top, part = shown["top"] + shown["client"] - 100, part + 1
     finally:
         page.set_viewport_size(size)
-    return path
+    return paths
+
+
+# What the open notebook looks like at the page's size, output by output. Text outputs are
+# <pre> with `white-space: pre-wrap; word-break: break-all` in JupyterLab 4: a line longer
+# than the output is wide is never cut nor scrolled, it wraps, broken in mid-word. So a line
+# "fits" when its length in characters is at most the output's width in characters.
+_LAYOUT_JS = """() => {
+    const app = window.jupyterapp;
+    const w = app.shell.currentWidget;
+    const ctx = document.createElement('canvas').getContext('2d');
+    const notebook = w.content.node;
+    const report = {
+        viewport: [window.innerWidth, window.innerHeight],
+        notebookWidth: notebook.clientWidth,
+        leftSidebarOpen: !app.shell.leftCollapsed,
+        outputs: [],
+    };
+    w.content.widgets.forEach((cell, index) => {
+        cell.node.querySelectorAll('.jp-OutputArea-output').forEach((out, k) => {
+            const box = out.getBoundingClientRect();
+            const item = {
+                cell: index, output: k, mime: out.dataset.mimeType || '',
+                width: out.clientWidth, scrollWidth: out.scrollWidth,
+                text: out.innerText || out.textContent || '', image: null, pre: null,
+            };
+            const img = out.querySelector('img');
+            if (img) {
+                const r = img.getBoundingClientRect();
+                item.image = {
+                    loaded: img.complete && img.naturalWidth > 0,
+                    natural: [img.naturalWidth, img.naturalHeight],
+                    shown: [Math.round(r.width), Math.round(r.height)],
+                    overhang: Math.max(0, Math.round(r.right - box.right)),
+                };
+            }
+            const pre = out.querySelector('pre');
+            if (pre) {
+                const style = getComputedStyle(pre);
+                ctx.font = style.font || (style.fontSize + ' ' + style.fontFamily);
+                const charWidth = ctx.measureText('M'.repeat(100)).width / 100;
+                const columns = Math.floor(pre.clientWidth / charWidth);
+                const lines = pre.textContent.split('\\n');
+                const long = lines.filter((l) => l.length > columns);
+                item.pre = {
+                    columns, whiteSpace: style.whiteSpace,
+                    longest: lines.reduce((m, l) => Math.max(m, l.length), 0),
+                    wrapped: long.length, example: long.length ? long[0] : '',
+                    long: long.slice(0, 20),
+                    scrollWidth: pre.scrollWidth, clientWidth: pre.clientWidth,
+                };
+            }
+            report.outputs.push(item);
+        });
+    });
+    return report;
+}"""
+
+
+@dataclass
+class Layout:
+    """The open notebook's outputs as laid out at the page's size (see ``_LAYOUT_JS``)."""
+
+    viewport: tuple[int, int]
+    notebook_width: int
+    left_sidebar_open: bool
+    outputs: list[dict[str, Any]]
+
+    def in_cells(self, cells: set[int]) -> list[dict[str, Any]]:
+        return [o for o in self.outputs if o["cell"] in cells]
+
+    def scrolled(self) -> list[dict[str, Any]]:
+        """Outputs wider than their box: a student would need a horizontal scrollbar."""
+        found = [o for o in self.outputs if o["scrollWidth"] > o["width"] + 1]
+        found += [
+            o for o in self.outputs
+            if o["pre"] and o["pre"]["scrollWidth"] > o["pre"]["clientWidth"] + 1
+            and o not in found
+        ]
+        return found
+
+    def images(self) -> list[dict[str, Any]]:
+        return [o for o in self.outputs if o["image"] and o["image"]["loaded"]]
+
+    def wrapped(self) -> list[dict[str, Any]]:
+        """Text outputs with a line longer than the output is wide (JupyterLab wraps it)."""
+        return [o for o in self.outputs if o["pre"] and o["pre"]["wrapped"]]
+
+    def text(self, cells: set[int] | None = None) -> list[str]:
+        """The text each output shows on the page (``innerText``), in order."""
+        return [o["text"] for o in self.outputs if cells is None or o["cell"] in cells]
+
+    def describe(self, out: dict[str, Any]) -> str:
+        """One line about an output, for a failure message or the readability report."""
+        where = f"cell {out['cell']}"
+        if out["image"]:
+            (nw, nh), (sw, sh) = out["image"]["natural"], out["image"]["shown"]
+            scale = sw / nw if nw else 0.0
+            return f"{where}: image {nw}x{nh} px shown at {sw}x{sh} ({scale:.0%})"
+        if out["pre"]:
+            pre = out["pre"]
+            return (
+                f"{where}: text, longest line {pre['longest']} characters for "
+                f"{pre['columns']} columns, {pre['wrapped']} line(s) wrapped"
+                + (f", e.g. {pre['example'][:70]!r}..." if pre["example"] else "")
+            )
+        return f"{where}: {out['mime'] or 'output'} {out['scrollWidth']} px in {out['width']} px"
+
+
+def notebook_layout(page: Any) -> Layout:
+    """Measure the open notebook's outputs at the page's current size.
+
+    Example
+    -------
+    >>> notebook_layout(page).scrolled()                               # doctest: +SKIP
+    []
+    """
+    raw = page.evaluate(_LAYOUT_JS)
+    return Layout(
+        viewport=tuple(raw["viewport"]), notebook_width=raw["notebookWidth"],
+        left_sidebar_open=raw["leftSidebarOpen"], outputs=raw["outputs"],
+    )
+
+
+NEWS_PATTERN = re.compile(r"news|update|new version", re.IGNORECASE)
+
+
+def news_notifications(page: Any) -> list[str]:
+    """Texts of the notifications on the page (toasts) that are about news or updates.
+
+    JupyterLab asks "Would you like to get notified about official Jupyter news?" in a toast
+    unless the setting ``fetchNews`` is ``"true"`` or ``"false"``; with ``"true"`` it shows
+    news and update toasts.
+
+    Example
+    -------
+    >>> news_notifications(page)                                        # doctest: +SKIP
+    []
+    """
+    texts = page.evaluate(
+        """() => Array.from(document.querySelectorAll(
+            '.Toastify__toast, .jp-toastContainer .jp-toast-message, .jp-Notification-List-Item'
+        )).map((e) => e.innerText || e.textContent || '')"""
+    )
+    return sorted({t.strip() for t in texts if NEWS_PATTERN.search(t)})
