@@ -153,7 +153,7 @@ def backend_summary(cfg: Config | None = None) -> Shown:
     if cfg.is_local:
         where = "local (the embedded local cloud, no AWS account needed)"
         switch = ("To use your AWS account instead: stop JupyterLab, `export "
-                  "WILDRYDES_BACKEND=aws` (plus AWS_PROFILE or keys, and AWS_REGION), start it "
+                  "WILDRYDES_BACKEND=aws`\n(plus AWS_PROFILE or keys, and AWS_REGION), start it "
                   "again.")
     else:
         where = "aws (your AWS account: the lab creates real, billed resources)"

@@ -11,6 +11,7 @@ Example
 
 from __future__ import annotations
 
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 
@@ -77,7 +78,8 @@ def ensure_steps(notebook: str, session: LabSession | None = None) -> Shown:
         done.append(f"{step} ({what})")
     if not done:
         return Shown("No earlier step is needed.")
-    return Shown(f"Earlier steps are in place: {', '.join(done)}.")
+    # Wrapped to fit a laptop's notebook width (about 100 columns) at word boundaries.
+    return Shown(textwrap.fill(f"Earlier steps are in place: {', '.join(done)}.", width=96))
 
 
 def _expected_total(args: Sequence[str]) -> int | None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import collections
 import contextlib
+import html
 import os
 import queue
 import re
@@ -320,6 +321,63 @@ def extract_plots(nb: Any, out_dir: Path, stem: str) -> list[Path]:
     return paths
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def progress_bar_text(models: dict[str, Any], model_id: str) -> str | None:
+    """The text a tqdm bar (an HBox of HTML, progress, HTML) showed when it ended, or None.
+
+    Example
+    -------
+    >>> models = {"b": {"model_name": "HBoxModel", "state": {"children": [
+    ...     "IPY_MODEL_l", "IPY_MODEL_p", "IPY_MODEL_r"]}},
+    ...     "l": {"state": {"value": "records\u2007sent:\u2007100%"}},
+    ...     "p": {"state": {"value": 5.0, "max": 5.0}},
+    ...     "r": {"state": {"value": "\u20075/5\u2007[00:03&lt;00:00]"}}}
+    >>> progress_bar_text(models, "b")
+    'records sent: 100%|██████████| 5/5 [00:03<00:00]'
+    """
+    box = models.get(model_id, {})
+    children = box.get("state", {}).get("children", [])
+    if box.get("model_name") != "HBoxModel" or len(children) != 3:
+        return None
+    left, bar, right = (models.get(str(c).removeprefix("IPY_MODEL_"), {}).get("state", {})
+                        for c in children)
+    try:
+        share = float(bar["value"]) / float(bar["max"]) if float(bar["max"]) else 0.0
+    except (KeyError, TypeError, ValueError):
+        return None
+    filled = min(10, int(share * 10))
+    bar_text = "█" * filled + " " * (10 - filled)
+    return f"{_widget_text(left.get('value'))}|{bar_text}|{_widget_text(right.get('value'))}"
+
+
+def _widget_text(value: object) -> str:
+    return html.unescape(str(value or "")).replace("\u2007", " ")
+
+
+def settle_progress_bars(nb: Any) -> Any:
+    """Give each saved progress bar the text it ended with, not the 0% it started with.
+
+    A tqdm bar is a widget: without its saved state (dropped as noise), a reader of the saved
+    notebook sees the bar's plain-text fallback, which tqdm writes once, at 0%.
+
+    Example
+    -------
+    >>> settle_progress_bars(nbformat.v4.new_notebook()).cells
+    []
+    """
+    models = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            view = out.get("data", {}).get(WIDGET_VIEW)
+            final = progress_bar_text(models, view.get("model_id", "")) if view else None
+            if final is not None:
+                out["data"]["text/plain"] = final
+    return nb
+
+
 def clean_metadata(nb: Any) -> Any:
     """Drop what changes from run to run (timings, versions, widget state); keep the rest.
 
@@ -330,6 +388,7 @@ def clean_metadata(nb: Any) -> Any:
     >>> sorted(clean_metadata(nb).metadata)
     ['kernelspec', 'language_info']
     """
+    settle_progress_bars(nb)
     nb.metadata.pop("widgets", None)
     nb.metadata.pop("papermill", None)
     nb.metadata["language_info"] = {"name": "python"}
