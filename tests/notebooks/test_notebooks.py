@@ -117,7 +117,7 @@ def test_nothing_is_left_running_after_the_clean_up_notebooks() -> None:
 
 def test_introduction_states_the_time_and_how_to_switch_backend() -> None:
     text = _markdown("00_introduction")
-    assert "15 minutes" in text
+    assert "about an hour" in text
     assert "WILDRYDES_BACKEND=aws" in text
 
 
@@ -127,7 +127,7 @@ def test_most_outputs_are_compared_by_nbval() -> None:
         c, t = checked_outputs(_nb(name))
         checked, total = checked + c, total + t
     assert total >= 50
-    assert checked / total >= 0.6, f"only {checked} of {total} outputs are compared"
+    assert checked / total >= 0.8, f"only {checked} of {total} outputs are compared"
 
 
 def test_sanitize_file_hides_what_changes_between_runs() -> None:
