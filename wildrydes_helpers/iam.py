@@ -121,8 +121,7 @@ def _ensure_policy(lab: LabSession, arn: str, name: str, document: dict[str, Any
         policy = iam.get_policy(PolicyArn=arn)["Policy"]
     except iam.exceptions.NoSuchEntityException:
         iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(document),
-                          Description="Lets WildRydesAggregator put items into its table and its "
-                                      "trigger report failures to its queue only.",
+                          Description="Lets WildRydesAggregator write to its table and failure queue only.",
                           Tags=tag_list(lab_tags(lab.config)))
         return "created"
     refuse_unless_ours("IAM policy", name, policy_tags(lab, arn), lab.config)
