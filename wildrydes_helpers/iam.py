@@ -30,6 +30,7 @@ from .table import table_arn
 from .tags import lab_tags, tag_list
 
 MAX_POLICY_VERSIONS = 5  # IAM's limit per managed policy
+POLICY_DESCRIPTION = "Lets WildRydesAggregator write to its table and failure queue only."
 
 TRUST_POLICY: dict[str, Any] = {
     "Version": "2012-10-17",
@@ -121,7 +122,7 @@ def _ensure_policy(lab: LabSession, arn: str, name: str, document: dict[str, Any
         policy = iam.get_policy(PolicyArn=arn)["Policy"]
     except iam.exceptions.NoSuchEntityException:
         iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(document),
-                          Description="Lets WildRydesAggregator write to its table and failure queue only.",
+                          Description=POLICY_DESCRIPTION,
                           Tags=tag_list(lab_tags(lab.config)))
         return "created"
     refuse_unless_ours("IAM policy", name, policy_tags(lab, arn), lab.config)
