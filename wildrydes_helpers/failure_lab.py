@@ -30,7 +30,7 @@ import pandas as pd
 
 from .errors import PrerequisiteError, WildRydesError
 from .extra_credit import room_in_window
-from .function import function_configuration
+from .function import function_configuration, wait_mapping
 from .function_zip import _folder_files, build_zip, code_sha256, lambda_dir
 from .lab_step import lab_step
 from .monitor import log_events, parse_line
@@ -148,16 +148,6 @@ def _mapping(lab: LabSession) -> dict[str, Any]:
                          "03_create_function first.")
 
 
-def _wait_mapping(lab: LabSession, uuid: str) -> dict[str, Any]:
-    lam = lab.client("lambda")
-
-    def enabled() -> dict[str, Any] | None:
-        m = lam.get_event_source_mapping(UUID=uuid)
-        return m if m.get("State", "Enabled") == "Enabled" else None
-
-    return poll_until(enabled, SETTLE_TIMEOUT_S, what="the trigger to become Enabled")
-
-
 def set_response_types(report_failures: bool, *, session: LabSession | None = None) -> str:
     """Turn the trigger's ReportBatchItemFailures on or off; 'updated' or 'up to date'.
 
@@ -171,11 +161,11 @@ def set_response_types(report_failures: bool, *, session: LabSession | None = No
     want = [REPORT_BATCH_ITEM_FAILURES] if report_failures else []
     if sorted(mapping.get("FunctionResponseTypes") or []) == want:
         return "up to date"
-    _wait_mapping(lab, mapping["UUID"])  # AWS refuses an update while one is in progress
+    wait_mapping(lab, mapping["UUID"])  # AWS refuses an update while one is in progress
     lab.client("lambda").update_event_source_mapping(
         UUID=mapping["UUID"], FunctionName=lab.config.function_name,
         FunctionResponseTypes=want)
-    poll_until(lambda: sorted(_wait_mapping(lab, mapping["UUID"]).get(
+    poll_until(lambda: sorted(wait_mapping(lab, mapping["UUID"]).get(
         "FunctionResponseTypes") or []) == want, SETTLE_TIMEOUT_S,
         what="the trigger's new response types")
     return "updated"

@@ -221,7 +221,14 @@ def _find_mapping(lab: LabSession, function: str, source: str) -> dict[str, Any]
     return mappings[0] if mappings else None
 
 
-def _wait_mapping(lab: LabSession, uuid: str) -> dict[str, Any]:
+def wait_mapping(lab: LabSession, uuid: str) -> dict[str, Any]:
+    """The trigger once it is Enabled (AWS refuses to update a mapping that is changing).
+
+    Example
+    -------
+    >>> wait_mapping(get_session(), "52d475bb-...")["State"]      # doctest: +SKIP
+    'Enabled'
+    """
     lam = lab.client("lambda")
 
     def enabled() -> dict[str, Any] | None:
@@ -278,18 +285,18 @@ def _ensure_trigger(lab: LabSession, stream: str, queue_arn: str) -> tuple[str, 
     if mapping is None:
         created = lam.create_event_source_mapping(
             FunctionName=cfg.function_name, EventSourceArn=stream, Enabled=True, **desired)
-        return "created", _wait_mapping(lab, created["UUID"])
+        return "created", wait_mapping(lab, created["UUID"])
     diffs = configuration_differences(mapping, desired)
     if mapping.get("State") in ("Disabled", "Disabling"):
         diffs.append("Enabled")
     if not diffs:
-        return "up to date", _wait_mapping(lab, mapping["UUID"])
+        return "up to date", wait_mapping(lab, mapping["UUID"])
     if mapping.get("State") != "Disabled":
-        _wait_mapping(lab, mapping["UUID"])  # AWS refuses updates while one is in progress
+        wait_mapping(lab, mapping["UUID"])  # AWS refuses updates while one is in progress
     update = {k: v for k, v in desired.items() if k != "StartingPosition"}
     lam.update_event_source_mapping(UUID=mapping["UUID"], FunctionName=cfg.function_name,
                                     Enabled=True, **update)
-    return f"updated ({', '.join(diffs)})", _wait_mapping(lab, mapping["UUID"])
+    return f"updated ({', '.join(diffs)})", wait_mapping(lab, mapping["UUID"])
 
 
 @lab_step(NB_FUNCTION)
