@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from .config import Config
 from .errors import IN_USE_CODE, error_code, is_not_found
@@ -40,6 +40,8 @@ from .step_result import StepResult
 from .stream import list_stream_names
 from .tags import LAB_TAG, ownership
 from .waiting import poll_until
+
+T = TypeVar("T")
 
 TABLE_DELETE_TIMEOUT_S = 300.0
 
@@ -86,15 +88,22 @@ def _unless_gone(*also: str) -> Iterator[None]:
             raise
 
 
+def _read_or_none(read: Callable[[], T]) -> T | None:
+    """``read()``, or None when what it reads does not exist (nothing to delete then)."""
+    try:
+        return read()
+    except Exception as exc:
+        if is_not_found(exc):
+            return None
+        raise
+
+
 def _delete_trigger_and_function(lab: LabSession, sweep: Sweep) -> None:
     lam = lab.client("lambda")
     name = lab.config.function_name
-    try:
-        conf = lam.get_function_configuration(FunctionName=name)
-    except Exception as exc:
-        if is_not_found(exc):
-            return
-        raise
+    conf = _read_or_none(lambda: lam.get_function_configuration(FunctionName=name))
+    if conf is None:
+        return
     if not sweep.take("function", name, function_tags(lab, conf["FunctionArn"]), lab.config):
         return  # its triggers belong to its owner too
     pages = lam.get_paginator("list_event_source_mappings").paginate(FunctionName=name)
@@ -119,12 +128,9 @@ def _empty_role(lab: LabSession, name: str) -> None:
 
 def _delete_role(lab: LabSession, sweep: Sweep) -> None:
     name = lab.config.role_name
-    try:
-        tags = role_tags(lab, name)
-    except Exception as exc:
-        if is_not_found(exc):
-            return
-        raise
+    tags = _read_or_none(lambda: role_tags(lab, name))
+    if tags is None:
+        return
     if sweep.take("role", name, tags, lab.config):
         with _unless_gone():
             sweep.done(f"role {name}", lambda: _empty_role(lab, name))
@@ -169,12 +175,9 @@ def _delete_policy(lab: LabSession, sweep: Sweep) -> None:
 def _delete_table(lab: LabSession, sweep: Sweep) -> None:
     ddb = lab.client("dynamodb")
     name = lab.config.table_name
-    try:
-        table = ddb.describe_table(TableName=name)["Table"]
-    except Exception as exc:
-        if is_not_found(exc):
-            return
-        raise
+    table = _read_or_none(lambda: ddb.describe_table(TableName=name)["Table"])
+    if table is None:
+        return
     if not sweep.take("table", name, table_tags(lab, table["TableArn"]), lab.config):
         return
     with _unless_gone(IN_USE_CODE):  # in use: already being deleted
@@ -195,12 +198,9 @@ def _delete_table(lab: LabSession, sweep: Sweep) -> None:
 def _delete_stream(lab: LabSession, sweep: Sweep) -> None:
     kinesis = lab.client("kinesis")
     name = lab.config.stream_name
-    try:
-        tags = stream_tags(lab, name)
-    except Exception as exc:
-        if is_not_found(exc):
-            return
-        raise
+    tags = _read_or_none(lambda: stream_tags(lab, name))
+    if tags is None:
+        return
     if sweep.take("stream", name, tags, lab.config):
         with _unless_gone(IN_USE_CODE):  # in use: already being deleted
             sweep.done(f"stream {name}", lambda: kinesis.delete_stream(
@@ -210,12 +210,9 @@ def _delete_stream(lab: LabSession, sweep: Sweep) -> None:
 def _delete_queue(lab: LabSession, sweep: Sweep) -> None:
     sqs = lab.client("sqs")
     name = lab.config.failure_queue_name
-    try:
-        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-    except Exception as exc:
-        if is_not_found(exc):
-            return
-        raise
+    url = _read_or_none(lambda: sqs.get_queue_url(QueueName=name)["QueueUrl"])
+    if url is None:
+        return
     if sweep.take("queue", name, queue_tags(lab, url), lab.config):
         with _unless_gone():
             sweep.done(f"queue {name}", lambda: sqs.delete_queue(QueueUrl=url))
@@ -224,12 +221,9 @@ def _delete_queue(lab: LabSession, sweep: Sweep) -> None:
 def _delete_log_group(lab: LabSession, sweep: Sweep) -> None:
     logs = lab.client("logs")
     name = lab.config.log_group_name
-    try:
-        tags = log_group_tags(lab, name)
-    except Exception as exc:
-        if is_not_found(exc):
-            return
-        raise
+    tags = _read_or_none(lambda: log_group_tags(lab, name))
+    if tags is None:
+        return
     if sweep.take("log group", name, tags, lab.config):
         with _unless_gone():
             sweep.done(f"log group {name}", lambda: logs.delete_log_group(logGroupName=name))
