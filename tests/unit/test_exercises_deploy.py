@@ -7,11 +7,10 @@ import io
 import zipfile
 from pathlib import Path
 
-import boto3
 import pytest
-from moto import mock_aws
 
 import wildrydes_helpers as wr
+from tests.kit.moto_lab import moto_lab
 from wildrydes_helpers.config import Config
 from wildrydes_helpers.exercises import deploy_my_handler, deploy_reference_handler
 from wildrydes_helpers.exercises.source import chosen_source, student_dir
@@ -23,14 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def aws_lab(monkeypatch, tmp_path):
-    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # the role attaches one
-    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(var, "testing")
-    with mock_aws():
-        boto = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                             region_name="us-east-1")
-        cfg = Config(backend="aws", window_seconds=60, region="us-east-1", home=tmp_path)
-        lab = LabSession(config=cfg, boto=boto, account_id="123456789012")
+    with moto_lab(monkeypatch, tmp_path, managed_policies=True) as lab:  # the role attaches one
         for step in (wr.create_stream, wr.create_table, wr.create_role):
             step(session=lab)
         yield lab

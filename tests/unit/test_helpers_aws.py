@@ -8,28 +8,19 @@ import zipfile
 from io import BytesIO
 from pathlib import Path
 
-import boto3
 import pytest
-from moto import mock_aws
 
 import wildrydes_helpers as wr
 from tests.kit.helpers_kit import calls_named
-from wildrydes_helpers.config import Config
+from tests.kit.moto_lab import moto_lab
 from wildrydes_helpers.errors import PrerequisiteError
 from wildrydes_helpers.function_zip import build_zip, code_sha256, lambda_dir
-from wildrydes_helpers.session import LabSession
 
 
 @pytest.fixture
 def aws_lab(monkeypatch, tmp_path):
-    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(var, "testing")
-    with mock_aws():
-        boto = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                             region_name="us-east-1")
-        cfg = Config(backend="aws", window_seconds=60, region="us-east-1", home=tmp_path)
-        yield LabSession(config=cfg, boto=boto, account_id="123456789012")
+    with moto_lab(monkeypatch, tmp_path, managed_policies=True) as lab:
+        yield lab
 
 
 def test_all_steps_send_the_labs_exact_parameters(aws_lab):

@@ -7,11 +7,9 @@ import json
 import time
 from collections.abc import Callable
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from wildrydes_helpers.config import Config
+from tests.kit.moto_lab import moto_lab
 from wildrydes_helpers.ledger import Ledger, UnicornLedger, default_ledger_path, write_ledger
 from wildrydes_helpers.session import LabSession
 from wildrydes_helpers.waiting import LogWaitResult, wait_for_logs
@@ -21,13 +19,8 @@ WINDOW = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:01:00Z"}
 
 @pytest.fixture
 def lab(monkeypatch, tmp_path):
-    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        monkeypatch.setenv(var, "testing")
-    with mock_aws():
-        boto = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                             region_name="us-east-1")
-        cfg = Config(backend="aws", window_seconds=60, region="us-east-1", home=tmp_path)
-        session = LabSession(config=cfg, boto=boto, account_id="123456789012")
+    with moto_lab(monkeypatch, tmp_path) as session:
+        cfg = session.config
         logs = session.client("logs")
         logs.create_log_group(logGroupName=cfg.log_group_name)
         for stream in ("batch", "final"):
