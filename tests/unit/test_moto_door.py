@@ -330,6 +330,7 @@ def test_moto_own_kinesis_trigger_is_unhooked(monkeypatch: pytest.MonkeyPatch) -
         monkeypatch.setattr(Shard, name, vars(Shard)[name])
     monkeypatch.delenv("MOTO_IAM_LOAD_MANAGED_POLICIES", raising=False)
     monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
+    _restore_loaders_and_policies(monkeypatch)
     for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(var, "testing")
     invoked: list[str] = []
@@ -367,3 +368,56 @@ def test_moto_own_kinesis_trigger_is_unhooked(monkeypatch: pytest.MonkeyPatch) -
                                               ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
         stored = kinesis.get_records(ShardIterator=iterator)["Records"]
         assert [r["Data"] for r in stored] == [b"before", b"after", b"again"]
+
+
+# ----------------------------------------------------------- what the local cloud keeps in memory
+
+
+def _restore_loaders_and_policies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever ``_one_model_loader`` and ``_lab_managed_policies`` change, put back at the end."""
+    import botocore.loaders
+    import botocore.session
+    import moto.core.utils
+    import moto.iam.aws_managed_policies as catalogue
+    import moto.iam.models as iam_models
+
+    for module in (botocore.loaders, botocore.session, moto.core.utils):
+        monkeypatch.setattr(module, "create_loader", module.create_loader)
+    for module in (catalogue, iam_models):
+        monkeypatch.setattr(module, "aws_managed_policies_data", module.aws_managed_policies_data)
+    monkeypatch.setattr(iam_models.IAMBackend, "_init_aws_policies",
+                        iam_models.IAMBackend._init_aws_policies)
+
+
+def test_iam_knows_the_lab_managed_policies_and_drops_the_rest(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import moto.iam.aws_managed_policies as catalogue
+    from moto.iam.models import IAMBackend
+
+    _restore_loaders_and_policies(monkeypatch)
+    monkeypatch.delenv("MOTO_IAM_LOAD_MANAGED_POLICIES", raising=False)
+    assert len(catalogue.aws_managed_policies_data) > 1_000_000  # moto's whole catalogue
+    moto_backends._lab_managed_policies()
+
+    iam = IAMBackend(region_name="global", account_id="111122223333")
+    names = sorted(p.name for p in iam.managed_policies.values())
+    assert names == sorted(moto_backends.LAB_MANAGED_POLICIES)
+    arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaKinesisExecutionRole"
+    document = json.loads(iam.get_policy(arn).versions[0].document)
+    assert "kinesis:GetRecords" in document["Statement"][0]["Action"]
+    assert len(catalogue.aws_managed_policies_data) < 10_000, "the catalogue is still held"
+
+
+def test_every_botocore_session_shares_one_parsed_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    import botocore.session
+    import moto.core.utils
+
+    _restore_loaders_and_policies(monkeypatch)
+    moto_backends._one_model_loader()
+
+    first, second = botocore.session.get_session(), botocore.session.get_session()
+    loader = first.get_component("data_loader")
+    assert second.get_component("data_loader") is loader
+    assert moto.core.utils.create_loader() is loader
+    assert first.get_service_model("sqs")._service_description is \
+        second.get_service_model("sqs")._service_description

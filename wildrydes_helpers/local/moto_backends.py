@@ -465,14 +465,14 @@ def apply_patches() -> None:
     global _applied
     if _applied:
         return
-    # Must be set before moto's IAM backend is first created.
-    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
     os.environ.setdefault("MOTO_ACCOUNT_ID", LOCAL_ACCOUNT_ID)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     # moto is heavy to import: loaded by the local cloud's own process only.
     from moto.awslambda.models import LambdaBackend
 
     LambdaBackend.send_kinesis_message = _no_per_record_trigger  # type: ignore[method-assign]
+    _lab_managed_policies()
+    _one_model_loader()
     _aws_sequence_numbers()
     _fast_dynamodb_reads()
     _applied = True
@@ -482,6 +482,80 @@ def _no_per_record_trigger(self: Any, *args: Any, **kwargs: Any) -> None:
     # moto would invoke the function once per PutRecord through Docker; the local
     # cloud's own event source mappings (esm/) deliver the stream instead.
     return None
+
+
+# The AWS managed policies the local cloud's IAM knows: the one the lab attaches and the other
+# Lambda execution roles a student may try. moto knows about 1,400; parsed, they held 35 MB of
+# the local cloud's memory (docs/moto.md, trap 2).
+LAB_MANAGED_POLICIES = (
+    "AWSLambdaKinesisExecutionRole",
+    "AWSLambdaBasicExecutionRole",
+    "AWSLambdaDynamoDBExecutionRole",
+    "AWSLambdaSQSQueueExecutionRole",
+)
+
+
+def managed_policies_data(text: str, names: Iterable[str]) -> dict[str, Any]:
+    """The entries ``names`` of moto's managed-policy JSON ``text``, without parsing the rest.
+
+    Example
+    -------
+    >>> managed_policies_data('{"A": {"Path": "/"}, "B": {"Path": "/x/"}}', ["B", "C"])
+    {'B': {'Path': '/x/'}}
+    """
+    decoder = json.JSONDecoder()
+    found: dict[str, Any] = {}
+    for name in names:
+        key = json.dumps(name)
+        at = text.find(key + ":")
+        if at >= 0:
+            found[name] = decoder.raw_decode(text, at + len(key) + 1)[0]
+    return found
+
+
+def _lab_managed_policies() -> None:
+    """Give moto's IAM the AWS managed policies of ``LAB_MANAGED_POLICIES`` only.
+
+    ``MOTO_IAM_LOAD_MANAGED_POLICIES=true`` would parse all of them into every IAM backend;
+    the 4.7 MB of JSON they come from is dropped once the lab's few are read out of it.
+    """
+    # moto is heavy to import: loaded by the local cloud's own process only.
+    import moto.iam.aws_managed_policies as catalogue
+    import moto.iam.models as iam_models
+
+    kept = managed_policies_data(catalogue.aws_managed_policies_data, LAB_MANAGED_POLICIES)
+    catalogue.aws_managed_policies_data = iam_models.aws_managed_policies_data = json.dumps(kept)
+
+    def lab_policies(self: Any) -> list[Any]:
+        return [iam_models.AWSManagedPolicy.from_data(name, self.account_id, self.region_name,
+                                                      data) for name, data in kept.items()]
+
+    iam_models.IAMBackend._init_aws_policies = lab_policies  # type: ignore[method-assign]
+
+
+def _one_model_loader() -> None:
+    """One botocore data loader for the whole process, so each API description is parsed once.
+
+    moto's parser, moto's region list (a boto3 session of its own) and ``request_checks``
+    each made a loader, and each kept its own parsed copy of every service's model: about
+    20 MB of the local cloud's memory once the lab's six services had answered. moto's
+    loader (botocore's, plus moto's extra error shapes) serves all three: the region list
+    and the request checks read only names from it.
+    """
+    # moto is heavy to import: loaded by the local cloud's own process only.
+    import botocore.loaders
+    import botocore.session
+    import moto.core.loaders
+    import moto.core.utils
+
+    shared = moto.core.loaders.create_loader()
+
+    def create_loader(search_path_string: str | None = None) -> Any:
+        return shared
+
+    botocore.loaders.create_loader = create_loader
+    botocore.session.create_loader = create_loader  # type: ignore[attr-defined]
+    moto.core.utils.create_loader = create_loader  # type: ignore[attr-defined]
 
 
 def _aws_sequence_numbers() -> None:
