@@ -485,7 +485,7 @@ def _no_per_record_trigger(self: Any, *args: Any, **kwargs: Any) -> None:
 
 
 # The AWS managed policies the local cloud's IAM knows: the one the lab attaches and the other
-# Lambda execution roles a student may try. moto knows about 1,400; parsed, they held 35 MB of
+# Lambda execution roles a student may try. moto knows about 1,400; parsed, they held 20 MB of
 # the local cloud's memory (docs/moto.md, trap 2).
 LAB_MANAGED_POLICIES = (
     "AWSLambdaKinesisExecutionRole",
@@ -538,7 +538,7 @@ def _one_model_loader() -> None:
 
     moto's parser, moto's region list (a boto3 session of its own) and ``request_checks``
     each made a loader, and each kept its own parsed copy of every service's model: about
-    20 MB of the local cloud's memory once the lab's six services had answered. moto's
+    16 MB of the local cloud's memory once the lab's six services had answered. moto's
     loader (botocore's, plus moto's extra error shapes) serves all three: the region list
     and the request checks read only names from it.
     """
