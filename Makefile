@@ -17,8 +17,13 @@ install-test: $(TEST_STAMP)
 $(LAB_STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet --no-compile --upgrade pip
+	# --no-compile: bytecode for what the lab imports only (compile_lab_imports.py below),
+	# not pip's 150 MB for every module of every package, test suites included.
+	$(BIN)/python -m pip install --quiet --no-compile -e .
+	# A 3.11 venv comes with setuptools; nothing in the lab uses it (builds bring their own).
+	$(BIN)/python -m pip uninstall --quiet --yes setuptools
+	$(BIN)/python tools/compile_lab_imports.py
 	# No news pop-up and no update check in JupyterLab (the venv's overrides.json).
 	$(BIN)/python tools/quiet_jupyterlab.py $(VENV)
 	touch $(LAB_STAMP)

@@ -103,7 +103,8 @@ def test_test_tools_only_in_the_test_extra():
 def test_make_lab_installs_the_lab_alone():
     makefile = (ROOT / "Makefile").read_text()
     lab_install = makefile.split("$(LAB_STAMP): pyproject.toml", 1)[1].split("\n\n", 1)[0]
-    assert "pip install --quiet -e ." in lab_install
+    assert "pip install --quiet --no-compile -e ." in lab_install
+    assert "tools/compile_lab_imports.py" in lab_install
     assert "[test]" not in lab_install
     test_install = makefile.split("$(TEST_STAMP):", 1)[1].split("\n\n", 1)[0]
     assert "-e '.[test]'" in test_install
