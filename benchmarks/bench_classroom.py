@@ -13,8 +13,11 @@ windows. Measured:
   from the timestamp of the function's ``Writing:`` log line just before each PutItem (the
   item is readable when that PutItem returns, milliseconds later). Polling the table instead
   would hold the local cloud's lock for every scan and slow down what it measures;
-- ``classroom_peak_rss_mb``: the local cloud process and its function workers together,
-  sampled every 0.5 s.
+- ``classroom_peak_pss_mb``: the memory the local cloud process and its function workers hold
+  together, sampled every 0.5 s: the sum of their proportional set sizes (``pss_mb``: a page
+  shared by n processes counts 1/n in each). ``classroom_peak_rss_mb`` is the sum of their
+  resident sizes, which counts each page a worker shares with the zygote it was forked from,
+  and each shared library, once per process: reported beside it, it over-states what they hold.
 
 Example
 -------
@@ -38,7 +41,7 @@ from typing import Any
 from wildrydes_helpers.config import load_config
 from wildrydes_helpers.ledger import Ledger, read_ledger
 from wildrydes_helpers.local import process as local_cloud
-from wildrydes_helpers.processes import new_session_options, tree_rss_mb
+from wildrydes_helpers.processes import new_session_options, tree_pss_mb, tree_rss_mb
 from wildrydes_helpers.session import LabSession, get_session
 
 from .common import percentile, progress
@@ -52,7 +55,7 @@ RATE = 1.0
 SPREAD_S = 10.0
 SAMPLE_EVERY_S = 0.5
 PREFIX = "classroom"
-FIGURES = ("classroom_exact", "classroom_final_latency_s_p99", "classroom_peak_rss_mb")
+FIGURES = ("classroom_exact", "classroom_final_latency_s_p99", "classroom_peak_pss_mb")
 
 
 def merge_ledgers(ledgers: list[Ledger]) -> Ledger:
@@ -73,18 +76,19 @@ def merge_ledgers(ledgers: list[Ledger]) -> Ledger:
 
 
 class _Sampler(threading.Thread):
-    """Peak RSS of a process tree (the local cloud and its workers), until stopped."""
+    """Peak PSS and peak RSS of a process tree (the local cloud and its workers), until stopped."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(name="classroom-sampler", daemon=True)
         self.pid = pid
-        self.peak_mb = 0.0
+        self.peak_pss_mb = 0.0
+        self.peak_rss_mb = 0.0
         self.stop_event = threading.Event()
 
     def run(self) -> None:
         while not self.stop_event.is_set():
-            total = tree_rss_mb(self.pid)
-            self.peak_mb = max(self.peak_mb, total)
+            self.peak_pss_mb = max(self.peak_pss_mb, tree_pss_mb(self.pid))
+            self.peak_rss_mb = max(self.peak_rss_mb, tree_rss_mb(self.pid))
             self.stop_event.wait(SAMPLE_EVERY_S)
 
 
@@ -206,7 +210,8 @@ def run(endpoint: str) -> dict[str, Any]:
         else None,
         "classroom_final_latency_s_p99": round(percentile(latencies, 0.99), 3) if latencies
         else None,
-        "classroom_peak_rss_mb": round(sampler.peak_mb, 1),
+        "classroom_peak_pss_mb": round(sampler.peak_pss_mb, 1),
+        "classroom_peak_rss_mb": round(sampler.peak_rss_mb, 1),
         "classroom_elapsed_s": round(time.time() - began, 1),
     }
     with contextlib.suppress(Exception):

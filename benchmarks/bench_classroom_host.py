@@ -10,10 +10,14 @@ unicorns for 3 windows, the wait, the reconciliation. The students start spread 
 - ``classroom_host_exact``: every one of the 30 reconciles exactly;
 - ``classroom_host_final_latency_s_p99``: window end to the function's ``Writing:`` log line
   just before each PutItem, over every window of every student (bench_classroom's method);
-- ``classroom_host_peak_rss_mb``: the peak, sampled every ``SAMPLE_EVERY_S``, of the resident
-  memory summed over every process of every student: the student's own process, its local
-  cloud and everything below it (function workers), its producer. Resident memory counts pages
-  shared between forked processes once per process, so this over-states what the host uses;
+- ``classroom_host_peak_pss_mb``: the peak, sampled every ``SAMPLE_EVERY_S``, of the memory
+  every process of every student holds together: the student's own process, its local cloud
+  and everything below it (its zygote and function workers), its producer. It is the sum of
+  their proportional set sizes (``pss_mb``: a page shared by n processes counts 1/n in each),
+  which is what the host gives them. ``classroom_host_peak_rss_mb``, the peak of the sum of
+  their resident sizes, is reported beside it: it counts each shared library (libpython, the
+  SSL libraries) once per process, and each page a worker shares with the zygote it was forked
+  from twice, so it over-states what the host uses;
 - ``classroom_host_setup_s``: from the first student's start until the last one is ready
   (mapping created), the moment its producer may start.
 
@@ -42,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from wildrydes_helpers.ports import free_port
-from wildrydes_helpers.processes import command_line, is_ours, rss_mb, stop_tree, tree
+from wildrydes_helpers.processes import command_line, is_ours, pss_mb, rss_mb, stop_tree, tree
 
 from .common import percentile, progress
 
@@ -55,7 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # What the command line of a process a student started holds (its own, a local cloud, a producer).
 MARKERS = ("benchmarks.student", "wildrydes_helpers")
 FIGURES = ("classroom_host_exact", "classroom_host_final_latency_s_p99",
-           "classroom_host_peak_rss_mb", "classroom_host_setup_s")
+           "classroom_host_peak_pss_mb", "classroom_host_setup_s")
 
 
 def student_env(base: dict[str, str], home: Path, port: int, number: int) -> dict[str, str]:
@@ -81,34 +85,44 @@ def _reported_pids(out: Path) -> set[int]:
     return set()
 
 
+class _Peak:
+    """The largest sum seen of one memory measure, with its process count and parts by kind."""
+
+    def __init__(self) -> None:
+        self.mb = 0.0
+        self.processes = 0
+        self.by_kind: dict[str, float] = {}
+
+    def offer(self, sample: dict[int, float]) -> None:
+        total = sum(sample.values())
+        if total > self.mb:
+            self.mb, self.processes, self.by_kind = total, len(sample), by_kind(sample)
+
+
 class _Sampler(threading.Thread):
-    """Peak of the summed RSS of every student's processes, until stopped."""
+    """Peaks of the summed PSS and of the summed RSS of every student's processes."""
 
     def __init__(self, drivers: list[subprocess.Popen], outs: list[Path]) -> None:
         super().__init__(name="classroom-host-sampler", daemon=True)
         self.drivers, self.outs = drivers, outs
-        self.peak_mb = 0.0
-        self.peak_processes = 0
-        self.peak_by_kind: dict[str, float] = {}
+        self.pss, self.rss = _Peak(), _Peak()
         self.stop_event = threading.Event()
 
-    def sample(self) -> dict[int, float]:
-        """RSS in MB of every process of every student, by PID."""
+    def pids(self) -> set[int]:
+        """Every process of every student, now."""
         pids: set[int] = set()
         roots = {p.pid for p in list(self.drivers)}
         for out in list(self.outs):
             roots |= _reported_pids(out)
         for root in roots:
             pids |= {proc.pid for proc in tree(root)}
-        return {pid: rss_mb(pid) for pid in pids}
+        return pids
 
     def run(self) -> None:
         while not self.stop_event.is_set():
-            sample = self.sample()
-            total = sum(sample.values())
-            if total > self.peak_mb:
-                self.peak_mb, self.peak_processes = total, len(sample)
-                self.peak_by_kind = by_kind(sample)
+            pids = self.pids()
+            self.pss.offer({pid: pss_mb(pid) for pid in pids})
+            self.rss.offer({pid: rss_mb(pid) for pid in pids})
             self.stop_event.wait(SAMPLE_EVERY_S)
 
 
@@ -132,7 +146,7 @@ def kind_of(line: str) -> str:
 
 
 def by_kind(sample: dict[int, float]) -> dict[str, float]:
-    """The RSS of a sample summed by kind of process."""
+    """The memory of a sample (MB by PID) summed by kind of process."""
     out: dict[str, float] = {}
     for pid, mb in sample.items():
         kind = kind_of(command_line(pid))
@@ -213,9 +227,11 @@ def run(endpoint: str) -> dict[str, Any]:
         if latencies else None,
         "classroom_host_final_latency_s_p99": round(percentile(latencies, 0.99), 3)
         if latencies else None,
-        "classroom_host_peak_rss_mb": round(sampler.peak_mb, 1),
-        "classroom_host_peak_processes": sampler.peak_processes,
-        "classroom_host_peak_rss_by_kind_mb": sampler.peak_by_kind,
+        "classroom_host_peak_pss_mb": round(sampler.pss.mb, 1),
+        "classroom_host_peak_processes": sampler.pss.processes,
+        "classroom_host_peak_pss_by_kind_mb": sampler.pss.by_kind,
+        "classroom_host_peak_rss_mb": round(sampler.rss.mb, 1),
+        "classroom_host_peak_rss_by_kind_mb": sampler.rss.by_kind,
         "classroom_host_setup_s": round(max(r["ready_at"] for r in good) - began, 1)
         if len(good) == STUDENTS else None,
         "classroom_host_elapsed_s": round(time.time() - began, 1),

@@ -73,11 +73,14 @@ TARGETS: dict[str, Target] = {
     # bench_classroom (one local cloud, 150 unicorns)
     "classroom_exact": Target(True),
     "classroom_final_latency_s_p99": Target(1.0),
-    "classroom_peak_rss_mb": Target(300.0),
+    # Memory summed over several processes is judged by their proportional set sizes: a sum of
+    # RSS counts each shared library, and each page a worker shares with the zygote it was
+    # forked from, once per process. The RSS sums are reported beside (``*_peak_rss_mb``).
+    "classroom_peak_pss_mb": Target(300.0),
     # bench_classroom_host (30 students, 30 local clouds)
     "classroom_host_exact": Target(True),
     "classroom_host_final_latency_s_p99": Target(1.0),
-    "classroom_host_peak_rss_mb": Target(6000.0),
+    "classroom_host_peak_pss_mb": Target(6000.0),
     "classroom_host_setup_s": Target(90.0),
     # bench_footprint
     "lab_venv_mb": Target(500.0),

