@@ -399,7 +399,7 @@ def test_iam_knows_the_lab_managed_policies_and_drops_the_rest(
     assert len(catalogue.aws_managed_policies_data) > 1_000_000  # moto's whole catalogue
     moto_backends._lab_managed_policies()
 
-    iam = IAMBackend(region_name="global", account_id="111122223333")
+    iam = IAMBackend(region_name="global", account_id="123456789012")
     names = sorted(p.name for p in iam.managed_policies.values())
     assert names == sorted(moto_backends.LAB_MANAGED_POLICIES)
     arn = "arn:aws:iam::aws:policy/service-role/AWSLambdaKinesisExecutionRole"

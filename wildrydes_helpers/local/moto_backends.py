@@ -24,6 +24,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -506,10 +507,9 @@ def managed_policies_data(text: str, names: Iterable[str]) -> dict[str, Any]:
     decoder = json.JSONDecoder()
     found: dict[str, Any] = {}
     for name in names:
-        key = json.dumps(name)
-        at = text.find(key + ":")
-        if at >= 0:
-            found[name] = decoder.raw_decode(text, at + len(key) + 1)[0]
+        entry = re.search(re.escape(json.dumps(name)) + r"\s*:\s*", text)
+        if entry is not None:
+            found[name] = decoder.raw_decode(text, entry.end())[0]
     return found
 
 
