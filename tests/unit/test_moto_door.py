@@ -318,6 +318,7 @@ def test_moto_own_kinesis_trigger_is_unhooked(monkeypatch: pytest.MonkeyPatch) -
     from moto.awslambda.models import LambdaBackend, LambdaFunction
     from moto.dynamodb.responses import DynamoHandler
     from moto.kinesis.models import Shard
+    from moto.sqs.models import Queue
 
     original = vars(LambdaBackend)["send_kinesis_message"]
     assert original is not moto_backends._no_per_record_trigger, \
@@ -328,6 +329,7 @@ def test_moto_own_kinesis_trigger_is_unhooked(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(DynamoHandler, "serialized", DynamoHandler.serialized)
     for name in ("put_record", "get_min_sequence_number", "get_max_sequence_number"):
         monkeypatch.setattr(Shard, name, vars(Shard)[name])
+    monkeypatch.setattr(Queue, "wait_for_messages", vars(Queue)["wait_for_messages"])
     monkeypatch.delenv("MOTO_IAM_LOAD_MANAGED_POLICIES", raising=False)
     monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
     _restore_loaders_and_policies(monkeypatch)
@@ -368,6 +370,41 @@ def test_moto_own_kinesis_trigger_is_unhooked(monkeypatch: pytest.MonkeyPatch) -
                                               ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
         stored = kinesis.get_records(ShardIterator=iterator)["Records"]
         assert [r["Data"] for r in stored] == [b"before", b"after", b"again"]
+
+
+def test_a_long_poll_lets_a_message_in_while_it_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.sqs.models import Queue, SQSBackend
+
+    # A backend of its own, outside mock_aws: nothing global of moto's is touched.
+    sqs = SQSBackend(region_name=REGION, account_id=ACCOUNT)
+    sqs.create_queue("door-failures")
+    monkeypatch.setattr(Queue, "wait_for_messages", vars(Queue)["wait_for_messages"])
+    moto_backends._long_polls_wait_unlocked()
+    patched = Queue.wait_for_messages
+    waiting = threading.Event()
+
+    def wait_and_say_so(self: Any, timeout: int) -> None:
+        waiting.set()
+        patched(self, timeout)
+
+    monkeypatch.setattr(Queue, "wait_for_messages", wait_and_say_so)
+    got: list[Any] = []
+
+    def long_poll() -> None:
+        with moto_backends.MOTO_LOCK:  # as handle_request holds it around every request
+            got.extend(sqs.receive_message("door-failures", 10, wait_seconds_timeout=5,
+                                           visibility_timeout=30))
+
+    poll = threading.Thread(target=long_poll)
+    poll.start()
+    waiting.wait()  # the poll found the queue empty and waits
+    # Unpatched, this send would wait for the lock until the poll had returned empty-handed.
+    with moto_backends.MOTO_LOCK:
+        sqs.send_message("door-failures", "a failure record")
+    poll.join()
+    assert [m.body for m in got] == ["a failure record"]
+    assert moto_backends.MOTO_LOCK.acquire(blocking=False), "the poll kept the lock"
+    moto_backends.MOTO_LOCK.release()
 
 
 # ----------------------------------------------------------- what the local cloud keeps in memory

@@ -496,6 +496,41 @@ def test_rule_13_backoff_doubles_up_to_the_maximum():
     assert delays == [0.1, 0.2, 0.4, 0.5, 0.5, 0.5]
 
 
+def _retry_delays(settings: Settings, tries: int) -> list[float]:
+    """The waits a processor asks for after each of ``tries`` failed tries in a row."""
+    h = Harness(settings, function=_fails_on({"QQ=="}))
+    h.read([h.put(T0 + 1, "QQ==")])
+    delays = []
+    for _ in range(tries):
+        action = h.p.next_action(h.now)
+        assert isinstance(action, Invoke)
+        h.p.complete(_fails_on({"QQ=="})(json.loads(action.payload)), h.now)
+        wait = h.p.next_action(h.now)
+        assert isinstance(wait, Wait)
+        delays.append(round(wait.until - h.now, 6))
+        h.now = wait.until
+    return delays
+
+
+def test_rule_23_spacing_is_the_same_for_windows_of_60_s_and_more_and_without_a_window():
+    expected = [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    for window in (0, 60, 900):
+        assert _retry_delays(Settings(window_seconds=window), 6) == expected, window
+
+
+def test_rule_23_a_short_window_shrinks_the_spacing_in_proportion():
+    # A 3 s window is a twentieth of 60 s: every wait is a twentieth of a 60 s window's.
+    assert _retry_delays(Settings(window_seconds=3), 6) == [0.005, 0.01, 0.02, 0.04, 0.05,
+                                                            0.05]
+    assert _retry_delays(Settings(window_seconds=30), 2) == [0.05, 0.1]
+
+
+def test_rule_23_a_long_run_of_failures_keeps_the_longest_wait():
+    # Retries without limit (-1): past 1,024 failures in a row, 2 ** n no longer fits a float.
+    delays = _retry_delays(Settings(window_seconds=3, max_retry_attempts=-1), 1100)
+    assert delays[-1] == 0.05 and max(delays) == 0.05
+
+
 def test_rule_14_bisect_isolates_a_poison_record_without_using_up_retries():
     poison = "UE9JU09O"
     h = Harness(window_settings(max_retry_attempts=1, bisect=True, batch_size=8),

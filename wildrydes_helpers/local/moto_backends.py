@@ -476,6 +476,7 @@ def apply_patches() -> None:
     _one_model_loader()
     _aws_sequence_numbers()
     _fast_dynamodb_reads()
+    _long_polls_wait_unlocked()
     _applied = True
 
 
@@ -621,3 +622,52 @@ def _fast_dynamodb_reads() -> None:
         return generic(self, action_result)
 
     DynamoHandler.serialized = serialized  # type: ignore[method-assign]
+
+
+def release_fully(lock: threading.RLock) -> int:
+    """Release every hold this thread has on ``lock``; return how many there were.
+
+    Example
+    -------
+    >>> lock = threading.RLock()
+    >>> with lock, lock:
+    ...     held = release_fully(lock)
+    ...     free = lock.acquire(blocking=False)
+    ...     lock.release()
+    ...     for _ in range(held):
+    ...         _ = lock.acquire()
+    >>> held, free
+    (2, True)
+    """
+    held = 0
+    while True:
+        try:
+            lock.release()
+        except RuntimeError:  # no hold left (or never held by this thread)
+            return held
+        held += 1
+
+
+def _long_polls_wait_unlocked() -> None:
+    """A long-polling ReceiveMessage waits for a message without holding ``MOTO_LOCK``.
+
+    moto's ``receive_message`` sleeps on the queue until a message comes or
+    ``WaitTimeSeconds`` runs out, and ``handle_request`` holds ``MOTO_LOCK`` throughout: for
+    that long no other request, mapping read, failure record or function log could reach moto,
+    so the message the poll waited for could not even be sent. SQS's long poll returns as
+    soon as a message is there and holds up no one else.
+    """
+    # moto is heavy to import: loaded by the local cloud's own process only.
+    from moto.sqs.models import Queue
+
+    def wait_for_messages(self: Any, timeout: int) -> None:
+        # moto calls this between two looks at the queue; it looks again under the lock.
+        held = release_fully(MOTO_LOCK)
+        try:
+            with self._messages_lock:
+                self._messages_lock.wait_for(lambda: self.messages, timeout=timeout)
+        finally:
+            for _ in range(held):
+                MOTO_LOCK.acquire()
+
+    Queue.wait_for_messages = wait_for_messages  # type: ignore[method-assign]

@@ -38,8 +38,10 @@ must say they are guesses:
 - Bisecting: both halves keep the failed batch's retry count and invoke count; only failures
   of a batch that is not split use up a retry (rule 14).
 - Between failed tries the shard waits ``retry_base_delay_s`` doubled per consecutive
-  failure, up to ``retry_max_delay_s``; a service error before the function ran (the
-  runtime could not be reached) backs off the same way but uses up no retry.
+  failure, up to ``retry_max_delay_s`` (0.1 s and 1 s), both shrunk in proportion for a
+  tumbling window shorter than 60 s (``Settings.retry_delay_s``); a service error before
+  the function ran (the runtime could not be reached) backs off the same way but uses up
+  no retry.
 - A record whose arrival time lies in a window that has already closed (the clock went
   backwards) joins the window after the last closed one, so no window gets two finals.
 - The failure record of records given up for their age (rule 15) has no
@@ -453,5 +455,4 @@ class ShardProcessor:
 
     def _back_off(self, now: float) -> None:
         self._consecutive_failures += 1
-        delay = self.settings.retry_base_delay_s * 2 ** (self._consecutive_failures - 1)
-        self._not_before = now + min(delay, self.settings.retry_max_delay_s)
+        self._not_before = now + self.settings.retry_delay_s(self._consecutive_failures)

@@ -41,6 +41,8 @@ from .poller import ShardPoller, ShardState
 from .processor import RESULT_NONE, ShardProcessor
 from .settings import (
     POLL_INTERVAL_S,
+    RETRY_BASE_DELAY_S,
+    RETRY_MAX_DELAY_S,
     InvalidMappingError,
     Settings,
     check_request,
@@ -128,8 +130,8 @@ class MappingEntry:
     last_modified: float = field(default_factory=time.time)
     last_result: str = RESULT_NONE
     shards: dict[str, ShardState] = field(default_factory=dict)
-    retry_base_delay_s: float = 0.1
-    retry_max_delay_s: float = 1.0
+    retry_base_delay_s: float = RETRY_BASE_DELAY_S
+    retry_max_delay_s: float = RETRY_MAX_DELAY_S
 
     @property
     def stream_name(self) -> str:

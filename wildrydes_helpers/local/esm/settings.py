@@ -22,6 +22,15 @@ STATE_LIMIT_BYTES = 1_048_576
 PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
 READ_LIMIT = 10_000  # records per GetRecords-equivalent read, as Kinesis allows
 POLL_INTERVAL_S = 1.0  # rule 19
+# Rule 23 (assumed: AWS documents no spacing of retries): the first wait after a failed try and
+# the longest, for a mapping without a tumbling window or with one of 60 s or more. A shorter
+# window shrinks both in proportion, so as many tries fit in a window as in a 60 s one: a
+# rehearsal with 3 s windows then sees the same retries, in compressed time.
+RETRY_BASE_DELAY_S = 0.1
+RETRY_MAX_DELAY_S = 1.0
+RETRY_FULL_SPACING_WINDOW_S = 60
+# 2 ** 30 times the base is past any maximum; a larger exponent only risks an overflow.
+_MAX_DOUBLINGS = 30
 
 # AWS lists the enum in this order in its ValidationException (recorded answer, see
 # tests/kit/aws_recorded/esm_api_errors.json).
@@ -245,8 +254,29 @@ class Settings:
     max_record_age_s: int = -1
     batching_window_s: int = 0
     report_item_failures: bool = False
-    retry_base_delay_s: float = 0.1
-    retry_max_delay_s: float = 1.0
+    retry_base_delay_s: float = RETRY_BASE_DELAY_S
+    retry_max_delay_s: float = RETRY_MAX_DELAY_S
+
+    def retry_delay_s(self, failures_in_a_row: int) -> float:
+        """Seconds to wait after the ``failures_in_a_row``-th failed try in a row (rule 23).
+
+        ``retry_base_delay_s`` doubled per failure in a row, up to ``retry_max_delay_s``;
+        both shrink in proportion for a tumbling window shorter than 60 s.
+
+        Example
+        -------
+        >>> [Settings(window_seconds=60).retry_delay_s(n) for n in (1, 2, 4, 5, 2000)]
+        [0.1, 0.2, 0.8, 1.0, 1.0]
+        >>> [round(Settings(window_seconds=3).retry_delay_s(n), 6) for n in (1, 5)]
+        [0.005, 0.05]
+        >>> Settings(window_seconds=0).retry_delay_s(5)     # no tumbling window
+        1.0
+        """
+        doublings = min(max(failures_in_a_row - 1, 0), _MAX_DOUBLINGS)
+        delay = min(self.retry_base_delay_s * 2 ** doublings, self.retry_max_delay_s)
+        if 0 < self.window_seconds < RETRY_FULL_SPACING_WINDOW_S:
+            delay *= self.window_seconds / RETRY_FULL_SPACING_WINDOW_S
+        return delay
 
     @classmethod
     def from_mapping(cls, cfg: Mapping[str, Any], **extra: Any) -> Settings:
