@@ -4,7 +4,8 @@ Both servers are fresh processes on this machine: the local cloud in a private h
 ``python -m moto.server`` (moto's standalone server, the version the lab pins) on a free port.
 One boto3 client each, made the same way (``common.client_for``), sends ``CALLS`` PutItem calls
 and ``CALLS`` PutRecord calls one after another; the two servers take turns, ``ROUNDS`` times,
-so a noisy neighbour on the machine hits both alike. Each rate is the median over the rounds.
+each going first in half the rounds, so a noisy neighbour on the machine hits both alike.
+Each rate is the median over the rounds.
 
 ``api_vs_moto_ratio`` is the smaller of the PutItem and the PutRecord ratios (local cloud's
 calls a second over moto's).
@@ -133,9 +134,12 @@ def run(endpoint: str) -> dict[str, Any]:
                 work[server] = _calls(ddb, kinesis, "bench-vs-moto")
                 for call in work[server].values():  # connections open, code paths warm
                     calls_per_s(call, 20)
-            for _ in range(ROUNDS):
+            for round_number in range(ROUNDS):
+                # Each server goes first in half the rounds: neither always runs on a machine
+                # the other has just warmed (or loaded).
+                order = ("local", "moto") if round_number % 2 == 0 else ("moto", "local")
                 for kind in ("putitem", "putrecord"):
-                    for server in ("local", "moto"):
+                    for server in order:
                         rates.setdefault(f"{kind}_{server}_per_s", []).append(
                             calls_per_s(work[server][kind]))
         finally:

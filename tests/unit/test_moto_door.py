@@ -333,6 +333,7 @@ def test_moto_own_kinesis_trigger_is_unhooked(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delenv("MOTO_IAM_LOAD_MANAGED_POLICIES", raising=False)
     monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
     _restore_loaders_and_policies(monkeypatch)
+    _restore_dispatch(monkeypatch)
     for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(var, "testing")
     invoked: list[str] = []
@@ -458,3 +459,158 @@ def test_every_botocore_session_shares_one_parsed_model(monkeypatch: pytest.Monk
     assert moto.core.utils.create_loader() is loader
     assert first.get_service_model("sqs")._service_description is \
         second.get_service_model("sqs")._service_description
+
+
+# ------------------------------------------------------------- moto's handlers, without Flask
+
+JSON_10, JSON_11 = "application/x-amz-json-1.0", "application/x-amz-json-1.1"
+FORM = "application/x-www-form-urlencoded; charset=utf-8"
+DIRECT_CASES = [  # (service, content type, X-Amz-Target or None, body)
+    ("dynamodb", JSON_10, "DynamoDB_20120810.ListTables", b"{}"),
+    ("dynamodb", JSON_10, "DynamoDB_20120810.PutItem",
+     b'{"TableName": "door", "Item": {"k": {"S": "a"}, "n": {"N": "1.5"}}}'),
+    ("dynamodb", JSON_10, "DynamoDB_20120810.PutItem",
+     b'{"TableName": "door", "Item": {"k": {"S": "a"}, "n": {"N": "1.5"}}, '
+     b'"ReturnValues": "ALL_OLD", "ReturnConsumedCapacity": "TOTAL"}'),
+    ("dynamodb", JSON_10, "DynamoDB_20120810.DescribeTable", b'{"TableName": "nothing"}'),
+    ("kinesis", JSON_11, "Kinesis_20131202.ListStreams", b"{}"),
+    ("kinesis", JSON_11, "Kinesis_20131202.DescribeStreamSummary", b'{"StreamName": "nothing"}'),
+    ("logs", JSON_11, "Logs_20140328.DescribeLogGroups", b"{}"),
+    ("sqs", JSON_10, "AmazonSQS.ListQueues", b"{}"),
+    ("sts", FORM, None, b"Action=GetCallerIdentity&Version=2011-06-15"),
+    ("iam", FORM, None, b"Action=ListRoles&Version=2010-05-08"),
+    ("iam", FORM, None, b"Action=GetRole&RoleName=nobody&Version=2010-05-08"),
+]
+
+
+def _moto_environ(service: str, content_type: str, target: str | None, body: bytes,
+                  method: str = "POST", path: str = "/") -> dict[str, Any]:
+    from werkzeug.test import EnvironBuilder
+
+    headers = {"Content-Type": content_type, "Host": "127.0.0.1:4599",
+               # moto reads the region (and nothing else) from the signature's scope.
+               "Authorization": f"AWS4-HMAC-SHA256 Credential=LOCALKEY/20260101/{REGION}/"
+                                f"{service}/aws4_request, SignedHeaders=host, Signature=00"}
+    if target is not None:
+        headers["X-Amz-Target"] = target
+    builder = EnvironBuilder(method=method, path=path, headers=headers, data=body)
+    try:
+        return builder.get_environ()
+    finally:
+        builder.close()
+
+
+def _comparable(answer: tuple[str, list[tuple[str, str]], bytes]) -> tuple[Any, ...]:
+    """An answer without what differs on every call: its request id, and the body's CRC."""
+    status, headers, body = answer
+    request_id = dict(headers).get("x-amzn-requestid", "")
+    kept = [(k, v) for k, v in headers if k not in ("x-amzn-requestid", "x-amz-crc32")]
+    return status, kept, body.replace(request_id.encode(), b"ID") if request_id else body
+
+
+def test_moto_handlers_answer_without_flask_as_through_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto import mock_aws
+
+    monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
+    with mock_aws():
+        backends = moto_backends.MotoBackends()
+        through_flask = moto_backends.MotoBackends()
+        monkeypatch.setattr(through_flask, "_direct_app", lambda environ, service: None)
+        backends.handle_request(_moto_environ(
+            "dynamodb", JSON_10, "DynamoDB_20120810.CreateTable",
+            b'{"TableName": "door", "BillingMode": "PAY_PER_REQUEST", "AttributeDefinitions": '
+            b'[{"AttributeName": "k", "AttributeType": "S"}], "KeySchema": '
+            b'[{"AttributeName": "k", "KeyType": "HASH"}]}'), "dynamodb")
+        for service, content_type, target, body in DIRECT_CASES:
+            direct = backends.handle_request(
+                _moto_environ(service, content_type, target, body), service)
+            flask = through_flask.handle_request(
+                _moto_environ(service, content_type, target, body), service)
+            assert _comparable(direct) == _comparable(flask), (service, target, body)
+            assert backends._direct[service] is not None, f"{service} went through Flask"
+    statuses = {answer[0] for answer in (direct, flask)}
+    assert statuses == {"404 NOT FOUND"}  # the last case, an IAM error, reached moto's answer
+
+
+def test_only_a_post_to_a_services_one_root_route_skips_flask() -> None:
+    backends = moto_backends.MotoBackends()
+    assert backends._direct_app(_moto_environ(
+        "dynamodb", JSON_10, None, b"", method="GET"), "dynamodb") is None
+    assert backends._direct_app(_moto_environ(
+        "sqs", JSON_10, None, b"", path="/123456789012/queue"), "sqs") is None
+    # Lambda's REST API has no route at "/": its requests always go through Flask.
+    assert backends._direct_app(_moto_environ(
+        "lambda", "application/json", None, b"{}"), "lambda") is None
+    assert backends._direct["lambda"] is None
+    assert backends._direct_app(_moto_environ(
+        "kinesis", JSON_11, "Kinesis_20131202.ListStreams", b"{}"), "kinesis") is not None
+
+
+def _restore_dispatch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever ``_lighter_dispatch`` changes, put back at the end."""
+    import moto.core.responses
+    from moto.moto_api._internal.moto_random import MotoRandom
+
+    monkeypatch.setattr(moto.core.responses, "method_names_from_class",
+                        moto.core.responses.method_names_from_class)
+    monkeypatch.setattr(MotoRandom, "get_random_string", MotoRandom.get_random_string)
+
+
+def test_lighter_dispatch_keeps_the_action_list_and_the_request_id_shape(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    import moto.core.responses
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.moto_api._internal import mock_random
+
+    _restore_dispatch(monkeypatch)
+    listed = set(moto.core.responses.method_names_from_class(DynamoHandler))
+    moto_backends._lighter_dispatch()
+
+    cached = moto.core.responses.method_names_from_class(DynamoHandler)
+    assert cached == listed and "put_item" in cached
+    assert moto.core.responses.method_names_from_class(DynamoHandler) is cached
+    assert re.fullmatch(r"[A-Za-z0-9]{52}", mock_random.get_random_string(length=52))
+    assert re.fullmatch(r"[a-z]{20}", mock_random.get_random_string(include_digits=False,
+                                                                    lower_case=True))
+    assert len({mock_random.get_random_string() for _ in range(50)}) == 50
+
+
+def test_put_item_answers_are_what_motos_serializer_makes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+    from moto import mock_aws
+    from moto.dynamodb.responses import DynamoHandler
+
+    generic = DynamoHandler.serialized
+    monkeypatch.setattr(DynamoHandler, "serialized", generic)
+    moto_backends._fast_dynamodb_reads()
+    fast = DynamoHandler.serialized
+    answers: list[tuple[str, str]] = []
+
+    def both(self: Any, action_result: Any) -> Any:
+        if self._get_action() == "PutItem":
+            answers.append((fast(self, action_result)[2], generic(self, action_result)[2]))
+        return fast(self, action_result)
+
+    monkeypatch.setattr(DynamoHandler, "serialized", both)
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(var, "testing")
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        ddb.create_table(TableName="door", BillingMode="PAY_PER_REQUEST",
+                         AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                         KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}])
+        item = {"k": {"S": "a"}, "n": {"N": "1.50"}, "ss": {"SS": ["x", "y"]},
+                "m": {"M": {"l": {"L": [{"S": "z"}, {"NULL": True}, {"BOOL": False}]}}}}
+        ddb.put_item(TableName="door", Item=item)
+        ddb.put_item(TableName="door", Item=item, ReturnValues="ALL_OLD")
+        ddb.put_item(TableName="door", Item={"k": {"S": "b"}}, ReturnValues="ALL_OLD",
+                     ReturnConsumedCapacity="INDEXES")
+        ddb.put_item(TableName="door", Item={"k": {"S": "c"}, "b": {"B": b"\x00"}},
+                     ReturnConsumedCapacity="TOTAL")
+    assert len(answers) == 4
+    assert all(json.loads(mine) == json.loads(moto) for mine, moto in answers), answers
+    assert "Attributes" in json.loads(answers[1][0])
+    assert answers[1][0] != answers[1][1], "moto's own serializer answered, not the fast one"

@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import re
+import string
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -156,6 +157,7 @@ class MotoBackends:
         self.account_id = account_id
         self._dispatcher: Any = None
         self._apps: dict[str, WsgiApp] = {}
+        self._direct: dict[str, WsgiApp | None] = {}
 
     @property
     def lock(self) -> threading.RLock:
@@ -180,7 +182,8 @@ class MotoBackends:
             return lambda _data: None
 
         with MOTO_LOCK:
-            result = self._backend_app(environ, service)(environ, capture)
+            app = self._direct_app(environ, service) or self._backend_app(environ, service)
+            result = app(environ, capture)
             try:
                 body = b"".join(result)
             finally:
@@ -209,6 +212,21 @@ class MotoBackends:
             return self._dispatcher
         app = self._apps[service] = self._dispatcher.get_application(environ)
         return app
+
+    def _direct_app(self, environ: dict[str, Any], service: str | None) -> WsgiApp | None:
+        # moto's Flask app around a service's handler costs a PutItem a sixth of its time in
+        # Flask's routing, request context and debug helpers. A POST to "/" of a service
+        # with one route there (the JSON and query services) goes to that handler directly.
+        if service is None or environ.get("PATH_INFO") != "/" \
+                or environ.get("REQUEST_METHOD") != "POST":
+            return None
+        if service not in self._direct:
+            flask_app: Any = self._backend_app(environ, service)
+            views = [flask_app.view_functions[rule.endpoint]
+                     for rule in flask_app.url_map.iter_rules() if rule.rule == "/"]
+            handler = getattr(views[0], "callback", None) if len(views) == 1 else None
+            self._direct[service] = None if handler is None else _handler_app(handler)
+        return self._direct[service]
 
     def region_served(self, service: str, region: str) -> bool:
         """True when ``region`` is one of AWS's regions and moto serves ``service`` there.
@@ -453,6 +471,38 @@ class MotoBackends:
             self._sns(region).publish(body, arn=topic_arn)
 
 
+def _handler_app(handler: Callable[..., Any]) -> WsgiApp:
+    """A WSGI app calling one of moto's handlers as its Flask view would, without Flask.
+
+    What moto.core.utils.convert_to_flask_response does, with the request class moto's
+    server gives Flask (werkzeug's server adds the Date header, so moto adds none).
+    """
+    # moto is heavy to import: loaded by the local cloud's own process only.
+    from botocore.exceptions import ClientError
+    from flask import Response
+    from moto.core.request import Request
+    from moto.moto_api import recorder
+    from werkzeug.exceptions import HTTPException
+
+    class ServerRequest(Request):
+        from_wsgi_server = True
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = ServerRequest(environ)
+        recorder._record_request(request)
+        try:
+            result = handler(request, request.raw_url, dict(request.headers))
+        except ClientError as exc:
+            result = 400, {}, exc.response["Error"]["Message"]
+        except HTTPException as exc:  # Flask answers with the exception itself
+            return exc(environ, start_response)
+        status, headers, content = result if len(result) == 3 else (200, {}, result)
+        return Response(response=content, status=status, headers=headers)(environ,
+                                                                          start_response)
+
+    return app
+
+
 _applied = False
 
 
@@ -477,6 +527,7 @@ def apply_patches() -> None:
     _aws_sequence_numbers()
     _fast_dynamodb_reads()
     _long_polls_wait_unlocked()
+    _lighter_dispatch()
     _applied = True
 
 
@@ -602,7 +653,10 @@ def _aws_sequence_numbers() -> None:
 # Read results that are already plain DynamoDB JSON (moto's DynamoResult) and can be sent as
 # they are. moto's generic response serializer walks the API model for every attribute of
 # every item (about 0.9 ms an item): a Scan of 600 items held the local cloud for 0.4 s.
-_FAST_READS = frozenset({"Scan", "Query", "GetItem"})
+# PutItem's result holds only Attributes and ConsumedCapacity, both in its API shape; the
+# serializer took 40 us of a PutItem's 600. (DeleteItem's is not: moto adds a key the API
+# lacks.)
+_FAST_READS = frozenset({"Scan", "Query", "GetItem", "PutItem"})
 
 
 def _fast_dynamodb_reads() -> None:
@@ -671,3 +725,32 @@ def _long_polls_wait_unlocked() -> None:
                 MOTO_LOCK.acquire()
 
     Queue.wait_for_messages = wait_for_messages  # type: ignore[method-assign]
+
+
+def _lighter_dispatch() -> None:
+    """Two costs moto's request handling pays on every request, paid once instead.
+
+    - ``call_action`` lists the handler class's methods (``inspect.getmembers``, a tenth of a
+      PutItem) to check the action is one of them: a class's methods do not change while
+      the local cloud runs.
+    - Every answer's request id is 52 ``random.choice`` calls; ``random.choices`` draws the
+      same kind of string in one.
+    """
+    # moto is heavy to import: loaded by the local cloud's own process only.
+    import moto.core.responses
+    from moto.moto_api._internal.moto_random import MotoRandom
+
+    listed = moto.core.responses.method_names_from_class
+
+    @functools.cache
+    def method_names_from_class(clazz: object) -> frozenset[str]:
+        return frozenset(listed(clazz))
+
+    def get_random_string(self: Any, length: int = 20, include_digits: bool = True,
+                          lower_case: bool = False) -> str:
+        pool = string.ascii_letters + (string.digits if include_digits else "")
+        drawn = "".join(self.choices(pool, k=length))
+        return drawn.lower() if lower_case else drawn
+
+    moto.core.responses.method_names_from_class = method_names_from_class  # type: ignore
+    MotoRandom.get_random_string = get_random_string  # type: ignore[method-assign]

@@ -63,6 +63,7 @@ from ..statefile import (
 from .context import LocalCloud
 from .credentials import HomeCredentials, ensure_credentials, read_credentials
 from .esm.service import EventSourceMappingService
+from .http_server import LocalCloudRequestHandler
 from .lambda_.runtime import FunctionRuntime
 from .moto_backends import apply_patches
 from .ownership import (
@@ -454,7 +455,8 @@ def serve(cfg: Config, port: int | None = None) -> None:
     apply_patches()
     app = StatusProof(LocalCloudApp(cloud), credentials, lambda: cloud.boot_id)
     try:
-        server = make_server(HOST, port, app, threaded=True)
+        server = make_server(HOST, port, app, threaded=True,
+                             request_handler=LocalCloudRequestHandler)
     except OSError as exc:
         print(f"wildrydes local cloud: cannot listen on {HOST}:{port}: {exc}", flush=True)
         raise SystemExit(3) from None
