@@ -90,7 +90,8 @@ def check_body_size(environ: Mapping[str, Any], service: str | None) -> int | No
     raw = str(environ.get("CONTENT_LENGTH") or "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    # isascii too: "²".isdigit() is true, and int() would fail on it with a 500.
+    if not (raw.isascii() and raw.isdigit()):
         raise Refusal(400, "SerializationException", "MalformedInput",
                       f"Content-Length {raw!r} is not a number.", service)
     length = int(raw)
