@@ -481,19 +481,8 @@ def test_rule_13_minus_one_retries_until_the_records_expire():
 
 
 def test_rule_13_backoff_doubles_up_to_the_maximum():
-    h = Harness(window_settings(retry_base_delay_s=0.1, retry_max_delay_s=0.5),
-                function=_fails_on({"QQ=="}))
-    h.read([h.put(T0 + 1, "QQ==")])
-    delays = []
-    for _ in range(6):
-        action = h.p.next_action(h.now)
-        assert isinstance(action, Invoke)
-        h.p.complete(_fails_on({"QQ=="})(json.loads(action.payload)), h.now)
-        wait = h.p.next_action(h.now)
-        assert isinstance(wait, Wait)
-        delays.append(round(wait.until - h.now, 6))
-        h.now = wait.until
-    assert delays == [0.1, 0.2, 0.4, 0.5, 0.5, 0.5]
+    settings = window_settings(retry_base_delay_s=0.1, retry_max_delay_s=0.5)
+    assert _retry_delays(settings, 6) == [0.1, 0.2, 0.4, 0.5, 0.5, 0.5]
 
 
 def _retry_delays(settings: Settings, tries: int) -> list[float]:
