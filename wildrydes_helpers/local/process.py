@@ -65,6 +65,7 @@ from .credentials import HomeCredentials, ensure_credentials, read_credentials
 from .esm.service import EventSourceMappingService
 from .http_server import LocalCloudRequestHandler
 from .lambda_.runtime import FunctionRuntime
+from .memory import give_back_free_memory
 from .moto_backends import apply_patches
 from .ownership import (
     CHALLENGE_HEADER,
@@ -80,6 +81,9 @@ HOST = LOOPBACK
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 5.0
 PROBE_TIMEOUT_S = 2.0
+# Every 5 s (10 beats of the main loop's 0.5 s) the C heap's free pages go back to the system:
+# a burst of requests leaves glibc holding pages the local cloud no longer uses (memory.py).
+TRIM_EVERY_BEATS = 10
 # What the local cloud's command line holds (``python -m wildrydes_helpers local serve``):
 # a recycled pid running anything else is never taken for it, nor signalled.
 SERVER_MARKERS = ("wildrydes", "local", "serve")
@@ -477,8 +481,11 @@ def serve(cfg: Config, port: int | None = None) -> None:
     write_state(state_path(cfg), state)
     print(f"wildrydes local cloud listening on {cloud.endpoint} (pid {os.getpid()})", flush=True)
     try:
+        beats = 0
         while not stopping.wait(0.5):
-            pass
+            beats += 1
+            if beats % TRIM_EVERY_BEATS == 0:
+                give_back_free_memory()
     finally:
         print("wildrydes local cloud stopping", flush=True)
         esm.shutdown()
